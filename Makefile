@@ -3,16 +3,38 @@
 JOBS ?= $(shell nproc)
 export NODE_PATH ?= /usr/share/nodejs
 
+.DEFAULT_GOAL := all
+
 include wasm/openssl.mk
 include wasm/link.mk
 
-.PHONY: all wasm clean distclean
-all: wasm
+.PHONY: all wasm bindings clean distclean
+all: wasm bindings
 
 wasm: $(WASM_OUT) $(WASM_MANIFEST)
 
+# The package: compiled bindings and the module beside them, as `exports` in package.json names them.
+TS_SOURCES := $(wildcard bindings/*.ts)
+NPM_STAMP  := node_modules/.package-lock.json
+
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+dist/index.js: $(TS_SOURCES) tsconfig.json $(NPM_STAMP)
+	npx tsc -p .
+	@touch $@
+
+dist/openssl.wasm: $(WASM_OUT)
+	@mkdir -p dist && cp $< $@
+
+dist/manifest.json: $(WASM_MANIFEST)
+	@mkdir -p dist && cp $< $@
+
+bindings: dist/index.js dist/openssl.wasm dist/manifest.json
+
 clean:
-	rm -f $(WASM_OUT) $(WASM_MANIFEST)
+	rm -rf $(WASM_OUT) $(WASM_MANIFEST) dist
 
 distclean:
 	rm -rf wasm/build

@@ -94,6 +94,7 @@ OW_API const char *ow_alert_string(int desc) { return SSL_alert_desc_string_long
 
 typedef struct ow_ctx {
     SSL_CTX *ctx;
+    int refs;   /* the host's reference plus one per live connection (callbacks use this) */
     int server;
     unsigned char *alpn; /* server: protocols it accepts, in ALPN wire format; owned */
     unsigned int alpn_len;
@@ -120,6 +121,7 @@ OW_API ow_ctx *ow_ctx_new(int server)
 
     if (c == NULL)
         return NULL;
+    c->refs = 1;
     c->server = server != 0;
     c->ctx = SSL_CTX_new(c->server ? TLS_server_method() : TLS_client_method());
     if (c->ctx == NULL
@@ -141,13 +143,19 @@ OW_API ow_ctx *ow_ctx_new(int server)
     return c;
 }
 
-OW_API void ow_ctx_free(ow_ctx *c)
+static void ctx_release(ow_ctx *c)
 {
-    if (c == NULL)
+    if (c == NULL || --c->refs > 0)
         return;
     SSL_CTX_free(c->ctx);
     free(c->alpn);
     free(c);
+}
+
+/* Drops the host's reference; the context lives on while connections made from it do. */
+OW_API void ow_ctx_free(ow_ctx *c)
+{
+    ctx_release(c);
 }
 
 /* mode is a combination of SSL_VERIFY_PEER (1) and SSL_VERIFY_FAIL_IF_NO_PEER_CERT (2). */
@@ -358,6 +366,7 @@ OW_API int ow_ctx_set_alpn(ow_ctx *c, const uint8_t *wire, size_t len)
 
 typedef struct ow_conn {
     SSL *ssl;
+    ow_ctx *ctx;        /* holds a reference */
     BIO *net;           /* the host's end of the BIO pair; the SSL owns the other end */
     int alert_sent;     /* last alert sent: (level << 8) | description, or -1 */
     int alert_received; /* last alert received, likewise */
@@ -394,6 +403,8 @@ OW_API ow_conn *ow_conn_new(ow_ctx *c, size_t bio_size)
         return NULL;
     }
     SSL_set_bio(conn->ssl, inner, inner); /* one reference for each direction */
+    conn->ctx = c;
+    c->refs++;
     SSL_set_app_data(conn->ssl, conn);
     SSL_set_info_callback(conn->ssl, info_cb);
     if (c->server)
@@ -409,6 +420,7 @@ OW_API void ow_conn_free(ow_conn *conn)
         return;
     SSL_free(conn->ssl); /* frees the inner BIO, which unpairs it from ours */
     BIO_free(conn->net);
+    ctx_release(conn->ctx);
     free(conn);
 }
 
@@ -640,4 +652,39 @@ OW_API uint8_t *ow_conn_peer_cert(ow_conn *conn, int i, size_t *len)
         return NULL;
     *len = (size_t)n;
     return der; /* allocated by OpenSSL's malloc, which is this module's malloc */
+}
+
+/* Owned (free with ow_free): text of bio's contents, NUL-terminated; frees bio. NULL on failure. */
+static char *bio_to_string(BIO *bio)
+{
+    char *data = NULL, *s = NULL;
+    long n = BIO_get_mem_data(bio, &data);
+
+    if (n >= 0 && (s = malloc((size_t)n + 1)) != NULL) {
+        memcpy(s, data, (size_t)n);
+        s[n] = '\0';
+    }
+    BIO_free(bio);
+    return s;
+}
+
+/*
+ * Owned (free with ow_free): the peer leaf's subjectAltName as OpenSSL prints it, e.g.
+ * "DNS:localhost, IP Address:127.0.0.1"; NULL when there is no certificate or no SAN.
+ */
+OW_API char *ow_conn_peer_san(ow_conn *conn)
+{
+    X509 *x = conn == NULL ? NULL : SSL_get0_peer_certificate(conn->ssl);
+    X509_EXTENSION *ext;
+    BIO *bio;
+    int idx;
+
+    if (x == NULL || (idx = X509_get_ext_by_NID(x, NID_subject_alt_name, -1)) < 0
+        || (ext = X509_get_ext(x, idx)) == NULL || (bio = BIO_new(BIO_s_mem())) == NULL)
+        return NULL;
+    if (!X509V3_EXT_print(bio, ext, 0, 0)) {
+        BIO_free(bio);
+        return NULL;
+    }
+    return bio_to_string(bio);
 }

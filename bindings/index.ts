@@ -1,0 +1,19 @@
+/**
+ * openssl-wasm: OpenSSL 3.5 LTS compiled to WebAssembly, for browsers, Node, Deno and Bun.
+ *
+ * ```ts
+ * import { getOpenSSL } from 'openssl-wasm';
+ * const openssl = await getOpenSSL();
+ * const ctx = openssl.createSecureContext({ ca: caPem });
+ * using conn = ctx.createConnection({ servername: 'example.com' });
+ * ```
+ * @module
+ */
+export { OpenSSL, getOpenSSL } from './openssl.js';
+export { SecureContext, alpnWire, derToPem } from './context.js';
+export type { CertificateInput, SecureContextOptions, TlsVersion } from './context.js';
+export { TlsConnection } from './connection.js';
+export type { CipherInfo, ConnectionOptions, Want } from './connection.js';
+export { TlsError } from './errors.js';
+export type { OpenSSLError, TlsAlert, TlsErrorDetails } from './errors.js';
+export type { LoadOptions, WasmSource } from './loader.js';
