@@ -96,6 +96,7 @@ typedef struct ow_ctx {
     SSL_CTX *ctx;
     int refs;   /* the host's reference plus one per live connection (callbacks use this) */
     int server;
+    X509 *leaf;          /* the certificate set last, so its key can be checked against it */
     unsigned char *alpn; /* server: protocols it accepts, in ALPN wire format; owned */
     unsigned int alpn_len;
 } ow_ctx;
@@ -148,6 +149,7 @@ static void ctx_release(ow_ctx *c)
     if (c == NULL || --c->refs > 0)
         return;
     SSL_CTX_free(c->ctx);
+    X509_free(c->leaf);
     free(c->alpn);
     free(c);
 }
@@ -280,10 +282,14 @@ OW_API int ow_ctx_use_cert_chain(ow_ctx *c, const uint8_t *buf, size_t len)
         return -1;
     n = sk_X509_num(certs);
     leaf = sk_X509_shift(certs);
-    /* On success the context holds its own references; we drop ours either way. */
-    if (!SSL_CTX_use_certificate(c->ctx, leaf) || !SSL_CTX_set1_chain(c->ctx, certs))
+    /* On success the context holds its own references; we keep one to check the key against. */
+    if (!SSL_CTX_use_certificate(c->ctx, leaf) || !SSL_CTX_set1_chain(c->ctx, certs)) {
         n = -1;
-    X509_free(leaf);
+        X509_free(leaf);
+    } else {
+        X509_free(c->leaf);
+        c->leaf = leaf;
+    }
     OSSL_STACK_OF_X509_free(certs);
     return n;
 }
@@ -313,9 +319,13 @@ OW_API int ow_ctx_use_key(ow_ctx *c, const uint8_t *buf, size_t len, const char 
     if (!OSSL_DECODER_from_data(dctx, &p, &left) || pkey == NULL)
         goto done;
     ERR_clear_error(); /* the decoder leaves notes from the formats it tried and rejected */
-    if (!SSL_CTX_use_PrivateKey(c->ctx, pkey))
+    /*
+     * Checked here rather than by SSL_CTX_check_private_key: OpenSSL keeps one certificate slot
+     * per key type, so a key of another type would land in an empty slot and pass unnoticed.
+     */
+    if (c->leaf != NULL && !X509_check_private_key(c->leaf, pkey))
         goto done;
-    if (SSL_CTX_get0_certificate(c->ctx) != NULL && !SSL_CTX_check_private_key(c->ctx))
+    if (!SSL_CTX_use_PrivateKey(c->ctx, pkey))
         goto done;
     ok = 1;
 done:

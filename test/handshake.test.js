@@ -1,0 +1,258 @@
+// In-memory handshakes: both roles in one wasm instance, every certificate and key form the
+// context accepts, data both ways and close_notify both ways.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { bytes, contexts, getOpenSSL, handshake, pem, send, text, Wire } from './helpers.js';
+import { TlsError } from '../dist/index.js';
+
+const t = suite('handshake');
+let openssl;
+t.before(async () => { openssl = await getOpenSSL(); });
+
+function pair(opts = {}, connOpts = { servername: 'localhost' }) {
+  const { sctx, cctx } = contexts(openssl, opts);
+  const client = cctx.createConnection(connOpts);
+  const server = sctx.createConnection();
+  const free = () => { client.free(); server.free(); sctx.free(); cctx.free(); };
+  return { client, server, sctx, cctx, free };
+}
+
+t('loads OpenSSL 3.5.7', () => {
+  assert.match(openssl.version, /^OpenSSL 3\.5\.7 /);
+});
+
+t('TLS 1.3 by default, with the hybrid post-quantum group X25519MLKEM768', () => {
+  const { client, server, free } = pair();
+  try {
+    handshake(client, server);
+    for (const c of [client, server]) {
+      assert.is(c.protocol, 'TLSv1.3');
+      assert.is(c.cipher.name, 'TLS_AES_256_GCM_SHA384');
+      assert.is(c.cipher.version, 'TLSv1.3');
+      assert.is(c.group, 'X25519MLKEM768');
+    }
+    assert.ok(client.authorized);
+    assert.is(client.authorizationError, null);
+    assert.is(server.servername, 'localhost');
+    assert.is(client.alpnProtocol, false);
+  } finally { free(); }
+});
+
+t('TLS 1.2 when the client caps it, with ECDHE over X25519', () => {
+  const { client, server, free } = pair({ client: { ca: pem('ca.pem'), maxVersion: 'TLSv1.2' } });
+  try {
+    handshake(client, server);
+    assert.is(client.protocol, 'TLSv1.2');
+    assert.is(server.protocol, 'TLSv1.2');
+    assert.is(client.cipher.name, 'ECDHE-ECDSA-AES256-GCM-SHA384');
+    assert.is(client.cipher.standardName, 'TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384');
+    assert.is(client.group, 'x25519');
+  } finally { free(); }
+});
+
+t('TLS 1.2 with a chosen cipher and group', () => {
+  const { client, server, free } = pair({
+    client: { ca: pem('ca.pem'), maxVersion: 'TLSv1.2', ciphers: 'ECDHE-ECDSA-CHACHA20-POLY1305', ecdhCurve: 'P-256' },
+  });
+  try {
+    handshake(client, server);
+    assert.is(client.cipher.name, 'ECDHE-ECDSA-CHACHA20-POLY1305');
+    assert.is(client.group, 'secp256r1');
+  } finally { free(); }
+});
+
+t('TLS 1.3 with a chosen suite and group', () => {
+  const { client, server, free } = pair({
+    client: { ca: pem('ca.pem'), ciphersuites: 'TLS_CHACHA20_POLY1305_SHA256', groups: 'X25519' },
+  });
+  try {
+    handshake(client, server);
+    assert.is(client.cipher.name, 'TLS_CHACHA20_POLY1305_SHA256');
+    assert.is(server.group, 'x25519');
+  } finally { free(); }
+});
+
+for (const [name, chain, key] of [
+  ['RSA-2048', 'rsa-chain.pem', 'rsa.key'],
+  ['ECDSA P-256', 'ecdsa-chain.pem', 'ecdsa.key'],
+  ['Ed25519', 'ed25519-chain.pem', 'ed25519.key'],
+]) {
+  for (const version of ['TLSv1.3', 'TLSv1.2']) {
+    t(`${name} server certificate over ${version}`, () => {
+      const { client, server, free } = pair({
+        server: { cert: pem(chain), key: pem(key) },
+        client: { ca: pem('ca.pem'), maxVersion: version },
+      });
+      try {
+        handshake(client, server);
+        assert.is(client.protocol, version);
+        assert.ok(client.authorized);
+        const certs = client.peerCertificates();
+        assert.is(certs.length, 2, 'leaf and intermediate');
+        assert.is(certs[0][0], 0x30, 'DER');
+      } finally { free(); }
+    });
+  }
+}
+
+t('DER certificate, DER key and DER CA', () => {
+  const { client, server, free } = pair({
+    server: { cert: [bytes('ecdsa.der'), pem('int.pem')], key: bytes('ecdsa.key.der') },
+    client: { ca: bytes('ca.der') },
+  });
+  try {
+    handshake(client, server);
+    assert.ok(client.authorized);
+  } finally { free(); }
+});
+
+t('encrypted PKCS#8 key with its passphrase; a wrong one is refused', () => {
+  const ctx = openssl.createSecureContext({
+    isServer: true, cert: pem('rsa-chain.pem'), key: pem('rsa-encrypted.key'), passphrase: 'correct horse',
+  });
+  ctx.free();
+  try {
+    openssl.createSecureContext({ isServer: true, cert: pem('rsa-chain.pem'), key: pem('rsa-encrypted.key'), passphrase: 'wrong' });
+    assert.unreachable('a wrong passphrase must fail');
+  } catch (e) {
+    assert.instance(e, TlsError);
+    assert.match(e.message, /^key: error:/);
+  }
+});
+
+t('a key that does not match the certificate is refused', () => {
+  try {
+    openssl.createSecureContext({ isServer: true, cert: pem('rsa-chain.pem'), key: pem('ecdsa.key') });
+    assert.unreachable();
+  } catch (e) {
+    assert.instance(e, TlsError);
+    assert.ok(e.errors.some((x) => /key (type|values) mismatch/.test(x.reason)), e.message);
+  }
+});
+
+t('garbage where a certificate should be is a clear error', () => {
+  for (const cert of ['not a certificate', new Uint8Array([1, 2, 3])]) {
+    try {
+      openssl.createSecureContext({ isServer: true, cert, key: pem('rsa.key') });
+      assert.unreachable();
+    } catch (e) {
+      assert.instance(e, TlsError);
+      assert.match(e.message, /^cert: error:[0-9A-F]{8}:/);
+    }
+  }
+  try {
+    openssl.createSecureContext({ ca: '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n' });
+    assert.unreachable();
+  } catch (e) {
+    assert.instance(e, TlsError);
+    assert.match(e.message, /^ca: /);
+  }
+});
+
+t('option validation uses node:tls wording', () => {
+  assert.throws(() => openssl.createSecureContext({ minVersion: 'TLSv1.9' }), /'TLSv1\.9' is not a valid TLS protocol version/);
+  assert.throws(() => openssl.createSecureContext({ minVersion: 'TLSv1.3', maxVersion: 'TLSv1.2' }), /higher than maxVersion/);
+  assert.throws(() => openssl.createSecureContext({ isServer: true }), /needs cert and key/);
+  assert.throws(() => openssl.createSecureContext({ ciphers: 'NO-SUCH-CIPHER' }), /ciphers 'NO-SUCH-CIPHER': error:.*no cipher match/);
+  assert.throws(() => openssl.createSecureContext({ groups: 'nope' }), /groups 'nope'/);
+  assert.throws(() => openssl.createSecureContext({ ALPNProtocols: [''] }), /1 to 255 bytes/);
+});
+
+t('data both ways, including more than one record', () => {
+  const { client, server, free } = pair();
+  try {
+    handshake(client, server);
+    assert.is(text(send(client, server, 'GET / HTTP/1.0\r\n\r\n')), 'GET / HTTP/1.0\r\n\r\n');
+    const big = new Uint8Array(200_000);
+    for (let i = 0; i < big.length; i++) big[i] = (i * 31) & 0xff;
+    const got = send(server, client, big);
+    assert.is(got.length, big.length);
+    assert.ok(got.every((b, i) => b === big[i]));
+  } finally { free(); }
+});
+
+t('close_notify from the client, then from the server', () => {
+  const { client, server, free } = pair();
+  try {
+    handshake(client, server);
+    const c2s = new Wire(client, server);
+    const s2c = new Wire(server, client);
+    assert.is(client.shutdown(), 'sent');
+    c2s.move();
+    assert.is(server.read(), 'closed', 'server sees close_notify');
+    assert.is(server.shutdown(), 'done', 'server answers, both sides closed');
+    s2c.move();
+    assert.is(client.shutdown(), 'done');
+  } finally { free(); }
+});
+
+t('close_notify from the server first', () => {
+  const { client, server, free } = pair();
+  try {
+    handshake(client, server);
+    send(client, server, 'x'); // lets the client process the server's session tickets
+    assert.is(server.shutdown(), 'sent');
+    new Wire(server, client).move();
+    assert.is(client.read(), 'closed');
+    assert.is(client.shutdown(), 'done');
+    new Wire(client, server).move();
+    assert.is(server.read(), 'closed');
+  } finally { free(); }
+});
+
+t('ALPN: the server picks from its own preference order', () => {
+  const { client, server, free } = pair({
+    server: { ALPNProtocols: ['h2', 'http/1.1'] },
+    client: { ca: pem('ca.pem'), ALPNProtocols: ['http/1.1', 'h2'] },
+  });
+  try {
+    handshake(client, server);
+    assert.is(client.alpnProtocol, 'h2');
+    assert.is(server.alpnProtocol, 'h2');
+  } finally { free(); }
+});
+
+t('ALPN with no protocol in common fails with no_application_protocol', () => {
+  const { client, server, free } = pair({
+    server: { ALPNProtocols: ['h2'] },
+    client: { ca: pem('ca.pem'), ALPNProtocols: ['http/1.1'] },
+  });
+  try {
+    assert.throws(() => handshake(client, server), (e) => e instanceof TlsError && e.alertSent?.name === 'no_application_protocol');
+    assert.is(server.error.code, 'ERR_SSL_NO_APPLICATION_PROTOCOL');
+    // The alert still reaches the client, which reports what it received.
+    new Wire(server, client).move();
+    assert.throws(() => client.handshake(), (e) => e.alertReceived?.name === 'no_application_protocol');
+  } finally { free(); }
+});
+
+t('mutual TLS: the server verifies the client certificate', () => {
+  const { client, server, free } = pair({
+    server: { requestCert: true, ca: pem('ca.pem') },
+    client: { ca: pem('ca.pem'), cert: pem('client-chain.pem'), key: pem('client.key') },
+  });
+  try {
+    handshake(client, server);
+    assert.ok(server.authorized);
+    assert.is(server.peerCertificates().length, 2);
+  } finally { free(); }
+});
+
+t('mutual TLS: a client without a certificate is refused with certificate_required', () => {
+  const { client, server, free } = pair({ server: { requestCert: true, ca: pem('ca.pem') } });
+  try {
+    assert.throws(() => handshake(client, server), (e) => e instanceof TlsError && e.alertSent?.name === 'certificate_required');
+    assert.is(server.error.reason, 'peer did not return a certificate');
+  } finally { free(); }
+});
+
+t('requestCert with rejectUnauthorized: false lets the client in, unauthorized', () => {
+  const { client, server, free } = pair({ server: { requestCert: true, rejectUnauthorized: false, ca: pem('ca.pem') } });
+  try {
+    handshake(client, server);
+    assert.not.ok(server.authorized);
+    assert.is(server.authorizationError, 'NO_PEER_CERTIFICATE');
+  } finally { free(); }
+});
+
+t.run();
