@@ -206,6 +206,7 @@ export class TlsConnection {
    */
   feed(data: Uint8Array | ArrayBuffer): number {
     const p = this.#live();
+    if (typeof data === 'string') throw new TypeError('feed() takes ciphertext bytes, not a string');
     const bytes = toBytes(data);
     if (bytes.length === 0) return 0;
     const { exports: x, heap } = this.#inst;

@@ -112,6 +112,8 @@ static int is_pem(const uint8_t *buf, size_t len)
     return len - i >= sizeof(tag) - 1 && memcmp(buf + i, tag, sizeof(tag) - 1) == 0;
 }
 
+static int verify_cb(int ok, X509_STORE_CTX *store);
+
 /*
  * A fresh context for the client (server = 0) or server role. Defaults match node:tls: TLS 1.2
  * to 1.3, and a client verifies its peer. No CA is trusted until the host adds some.
@@ -137,7 +139,7 @@ OW_API ow_ctx *ow_ctx_new(int server)
      * time), and takes back control after every record instead of after the whole buffer.
      */
     SSL_CTX_set_mode(c->ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_ENABLE_PARTIAL_WRITE);
-    SSL_CTX_set_verify(c->ctx, c->server ? SSL_VERIFY_NONE : SSL_VERIFY_PEER, NULL);
+    SSL_CTX_set_verify(c->ctx, c->server ? SSL_VERIFY_NONE : SSL_VERIFY_PEER, verify_cb);
     X509_VERIFY_PARAM_set_hostflags(SSL_CTX_get0_param(c->ctx),
                                     X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
     SSL_CTX_set_app_data(c->ctx, c);
@@ -165,7 +167,7 @@ OW_API int ow_ctx_set_verify(ow_ctx *c, int mode)
 {
     if (c == NULL || (mode & ~(SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT)) != 0)
         return -1;
-    SSL_CTX_set_verify(c->ctx, mode, NULL);
+    SSL_CTX_set_verify(c->ctx, mode, verify_cb);
     return 1;
 }
 
@@ -380,7 +382,20 @@ typedef struct ow_conn {
     BIO *net;           /* the host's end of the BIO pair; the SSL owns the other end */
     int alert_sent;     /* last alert sent: (level << 8) | description, or -1 */
     int alert_received; /* last alert received, likewise */
+    X509 *verified_leaf; /* the peer's leaf as verification saw it, kept even if it failed */
 } ow_conn;
+
+/* Changes no verdict: only keeps the leaf so a failure can be explained (its SANs). */
+static int verify_cb(int ok, X509_STORE_CTX *store)
+{
+    SSL *ssl = X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx());
+    ow_conn *conn = ssl == NULL ? NULL : SSL_get_app_data(ssl);
+    X509 *leaf = X509_STORE_CTX_get0_cert(store);
+
+    if (conn != NULL && conn->verified_leaf == NULL && leaf != NULL && X509_up_ref(leaf))
+        conn->verified_leaf = leaf;
+    return ok;
+}
 
 static void info_cb(const SSL *ssl, int where, int ret)
 {
@@ -430,6 +445,7 @@ OW_API void ow_conn_free(ow_conn *conn)
         return;
     SSL_free(conn->ssl); /* frees the inner BIO, which unpairs it from ours */
     BIO_free(conn->net);
+    X509_free(conn->verified_leaf);
     ctx_release(conn->ctx);
     free(conn);
 }
@@ -680,11 +696,15 @@ static char *bio_to_string(BIO *bio)
 
 /*
  * Owned (free with ow_free): the peer leaf's subjectAltName as OpenSSL prints it, e.g.
- * "DNS:localhost, IP Address:127.0.0.1"; NULL when there is no certificate or no SAN.
+ * "DNS:localhost, IP Address:127.0.0.1"; NULL when there is no certificate or no SAN. Works
+ * after a failed verification too.
  */
 OW_API char *ow_conn_peer_san(ow_conn *conn)
 {
     X509 *x = conn == NULL ? NULL : SSL_get0_peer_certificate(conn->ssl);
+
+    if (x == NULL && conn != NULL)
+        x = conn->verified_leaf; /* verification failed, so OpenSSL did not keep the peer's */
     X509_EXTENSION *ext;
     BIO *bio;
     int idx;

@@ -1,0 +1,209 @@
+// OpenSSL's nonblocking contract as the low-level API exposes it: want-read before bytes
+// arrive, progress one byte at a time, bounded buffers, and clear errors for bad input and
+// misuse, never a wasm trap.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { contexts, getOpenSSL, handshake, send, text, Wire } from './helpers.js';
+import { TlsError } from '../dist/index.js';
+
+const t = suite('nonblocking');
+let openssl, sctx, cctx;
+t.before(async () => {
+  openssl = await getOpenSSL();
+  ({ sctx, cctx } = contexts(openssl));
+});
+t.after(() => { sctx.free(); cctx.free(); });
+
+// Connections made in a test are freed after it, pass or fail (Node 20 has no `using`).
+const live = [];
+t.after.each(() => { for (const c of live.splice(0)) c.free(); });
+const mkClient = (ctx = cctx) => { const c = ctx.createConnection({ servername: 'localhost' }); live.push(c); return c; };
+const mkServer = (ctx = sctx) => { const c = ctx.createConnection(); live.push(c); return c; };
+
+const isWasmTrap = (e) => e instanceof WebAssembly.RuntimeError;
+
+t('a client step before any bytes arrive reports want-read, with its ClientHello queued', () => {
+  const client = mkClient();
+  assert.is(client.handshake(), 'want-read');
+  const hello = client.takeOutput();
+  assert.is(hello[0], 22, 'a handshake record');
+  assert.is(hello[5], 1, 'ClientHello');
+  assert.is(client.handshake(), 'want-read', 'still waiting, nothing more to send');
+  assert.is(client.takeOutput().length, 0);
+  assert.not.ok(client.handshakeDone);
+  assert.is(client.protocol, null);
+});
+
+t('a server step before any bytes arrive reports want-read and sends nothing', () => {
+  const server = mkServer();
+  assert.is(server.handshake(), 'want-read');
+  assert.is(server.pendingOutput, 0);
+});
+
+t('a driver that moves ciphertext one byte at a time still completes', () => {
+  const client = mkClient();
+  const server = mkServer();
+  const rounds = handshake(client, server, { chunk: 1 });
+  assert.ok(rounds > 1000, `took ${rounds} rounds`);
+  assert.is(client.protocol, 'TLSv1.3');
+  assert.is(client.group, 'X25519MLKEM768');
+  assert.is(text(send(client, server, 'one byte at a time')), 'one byte at a time');
+});
+
+t('feed takes no more than the buffer holds; reading makes room', () => {
+  const client = mkClient();
+  const server = mkServer();
+  handshake(client, server);
+  // 40 KiB of records from the server, more than the client's 17 KiB buffer.
+  const records = [];
+  let left = 40 * 1024;
+  while (left > 0) {
+    const r = server.write(new Uint8Array(Math.min(left, 16384)).fill(7));
+    assert.type(r, 'number');
+    left -= r;
+    records.push(server.takeOutput());
+  }
+  const wire = records.reduce((a, b) => { const c = new Uint8Array(a.length + b.length); c.set(a); c.set(b, a.length); return c; });
+  let off = client.feed(wire);
+  assert.ok(off > 0 && off < wire.length, `took ${off} of ${wire.length}`);
+  assert.is(client.feed(wire.subarray(off)), 0, 'full: nothing more until the client reads');
+  let got = 0;
+  while (got < 40 * 1024) {
+    const r = client.read();
+    if (r === 'want-read') { off += client.feed(wire.subarray(off)); continue; }
+    assert.instance(r, Uint8Array);
+    got += r.length;
+  }
+  assert.is(got, 40 * 1024);
+  assert.is(off, wire.length);
+});
+
+t('write reports want-write when the outgoing buffer is full, and resumes after takeOutput', () => {
+  const client = mkClient();
+  const server = mkServer();
+  handshake(client, server);
+  const data = new Uint8Array(64 * 1024);
+  let off = 0;
+  let sawWantWrite = false;
+  while (off < data.length) {
+    const r = client.write(data.subarray(off));
+    if (r === 'want-write') { sawWantWrite = true; new Wire(client, server).move(); while (typeof server.read() !== 'string'); continue; }
+    off += r;
+  }
+  assert.ok(sawWantWrite, 'the 17 KiB buffer filled at least once');
+});
+
+t('garbage instead of a ServerHello is a TlsError with OpenSSL\'s reason, not a trap', () => {
+  const client = mkClient();
+  client.handshake();
+  client.takeOutput();
+  client.feed(new TextEncoder().encode('HTTP/1.1 400 Bad Request\r\n\r\n'));
+  try {
+    client.handshake();
+    assert.unreachable();
+  } catch (e) {
+    assert.not.ok(isWasmTrap(e));
+    assert.instance(e, TlsError);
+    assert.is(e.library, 'SSL routines');
+    assert.is(e.reason, 'wrong version number');
+    assert.is(e.code, 'ERR_SSL_WRONG_VERSION_NUMBER');
+    assert.match(e.message, /^error:0A00010B:SSL routines::wrong version number$/);
+  }
+});
+
+t('random garbage after the handshake is a TlsError; the error is sticky', () => {
+  const client = mkClient();
+  const server = mkServer();
+  handshake(client, server);
+  const junk = new Uint8Array(300);
+  crypto.getRandomValues(junk);
+  junk[0] = 23; junk[1] = 3; junk[2] = 3; junk[3] = 0x01; junk[4] = 0x00; // an application_data record of junk
+  server.feed(junk);
+  let first;
+  try { server.read(); assert.unreachable(); } catch (e) { first = e; }
+  assert.instance(first, TlsError);
+  assert.is(first.reason, 'decryption failed or bad record mac');
+  assert.is(first.alertSent?.name, 'bad_record_mac');
+  assert.throws(() => server.read(), (e) => e === first);
+  assert.throws(() => server.write('more'), (e) => e === first);
+  assert.is(server.error, first);
+  assert.ok(server.takeOutput().length > 0, 'the alert is still there to send');
+});
+
+t('every byte of a handshake flipped in turn fails cleanly (sampled)', () => {
+  // The server's first flight, with one bit flipped at a time: each must end in a TlsError
+  // or a completed-but-failed handshake, never a trap or a hang.
+  const c0 = mkClient();
+  const s0 = mkServer();
+  c0.handshake();
+  s0.feed(c0.takeOutput());
+  s0.handshake();
+  const flight = s0.takeOutput();
+  for (let i = 0; i < flight.length; i += 97) {
+    const c = mkClient();
+    c.handshake();
+    c.takeOutput();
+    const bad = flight.slice();
+    bad[i] ^= 0x01;
+    let off = 0;
+    try {
+      for (let guard = 0; guard < 100 && off < bad.length; guard++) {
+        off += c.feed(bad.subarray(off));
+        c.handshake();
+      }
+    } catch (e) {
+      assert.instance(e, TlsError, `byte ${i}: ${e}`);
+    }
+  }
+});
+
+t('an empty feed and empty write are no-ops; bad arguments are TypeErrors', () => {
+  const client = mkClient();
+  assert.is(client.feed(new Uint8Array(0)), 0);
+  assert.throws(() => client.feed('text'), TypeError);
+  assert.throws(() => client.read(0), RangeError);
+  assert.throws(() => cctx.createConnection({ servername: 'localhost', bufferSize: -1 }), RangeError);
+  assert.throws(() => cctx.createConnection({}), /needs servername/);
+  assert.throws(() => sctx.createConnection({ servername: 'x' }), /client options/);
+});
+
+t('feeding after feedEnd is an error; a transport cut without close_notify is an unexpected EOF', () => {
+  const client = mkClient();
+  const server = mkServer();
+  handshake(client, server);
+  client.feedEnd();
+  assert.throws(() => client.feed(new Uint8Array(1)), (e) => e.code === 'ERR_TLS_FEED_AFTER_END');
+  try {
+    client.read();
+    assert.unreachable();
+  } catch (e) {
+    assert.instance(e, TlsError);
+    assert.is(e.reason, 'unexpected eof while reading');
+  }
+});
+
+t('use after free throws a clear error, and free twice is harmless', () => {
+  const client = cctx.createConnection({ servername: 'localhost' });
+  client.free();
+  client.free();
+  assert.not.ok(client.alive);
+  for (const use of [() => client.handshake(), () => client.feed(new Uint8Array(1)), () => client.takeOutput(),
+    () => client.read(), () => client.write('x'), () => client.protocol, () => client.peerCertificates()]) {
+    assert.throws(use, (e) => e instanceof TlsError && e.code === 'ERR_USE_AFTER_FREE' && /TlsConnection has been freed/.test(e.message));
+  }
+  const ctx = openssl.createSecureContext({ rejectUnauthorized: false });
+  ctx.free();
+  assert.throws(() => ctx.createConnection(), /SecureContext has been freed/);
+});
+
+t('a connection outlives its freed context', () => {
+  const { sctx: s2, cctx: c2 } = contexts(openssl, { server: { ALPNProtocols: ['h2'] }, client: { ALPNProtocols: ['h2'] } });
+  const client = mkClient(c2);
+  const server = mkServer(s2);
+  s2.free();
+  c2.free();
+  handshake(client, server);
+  assert.is(server.alpnProtocol, 'h2', 'the server context\'s ALPN callback still works');
+});
+
+t.run();

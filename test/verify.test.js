@@ -1,0 +1,138 @@
+// Certificate verification: secure by default, and every failure names its cause the way
+// node:tls and OpenSSL do.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { getOpenSSL, handshake, pem, Wire } from './helpers.js';
+import { TlsError } from '../dist/index.js';
+
+const t = suite('verify');
+let openssl;
+const live = [];
+t.before(async () => { openssl = await getOpenSSL(); });
+t.after.each(() => { for (const x of live.splice(0)) x.free(); });
+const keep = (x) => (live.push(x), x);
+
+/** Handshakes a client against a server presenting `chain`; returns both ends. */
+function attempt({ chain = 'ecdsa-chain.pem', key = 'ecdsa.key', client = {}, conn = { servername: 'localhost' } } = {}) {
+  const sctx = keep(openssl.createSecureContext({ isServer: true, cert: pem(chain), key: pem(key) }));
+  const cctx = keep(openssl.createSecureContext({ ca: pem('ca.pem'), ...client }));
+  const c = keep(cctx.createConnection(conn));
+  const s = keep(sctx.createConnection());
+  let error;
+  try { handshake(c, s); } catch (e) { error = e; }
+  return { c, s, error };
+}
+
+/** The client's failure, after passing its alert to the server. */
+function clientFailure(r) {
+  assert.instance(r.error, TlsError, 'the handshake must fail');
+  assert.is(r.c.error, r.error, 'it is the client that failed');
+  assert.ok(!(r.error instanceof WebAssembly.RuntimeError));
+  return r.error;
+}
+
+t('the right CA and hostname pass', () => {
+  const { c, error } = attempt();
+  assert.is(error, undefined);
+  assert.ok(c.authorized);
+  assert.is(c.verifyResult, 0);
+});
+
+t('an IP address is checked against IP SANs (and not sent as SNI)', () => {
+  const { c, s, error } = attempt({ conn: { servername: '127.0.0.1' } });
+  assert.is(error, undefined);
+  assert.ok(c.authorized);
+  assert.is(s.servername, null);
+});
+
+t('wrong hostname: ERR_TLS_CERT_ALTNAME_INVALID with node:tls\'s message', () => {
+  const r = attempt({ conn: { servername: 'wrong.example' } });
+  const e = clientFailure(r);
+  assert.is(e.code, 'ERR_TLS_CERT_ALTNAME_INVALID');
+  assert.is(e.message, "Hostname/IP does not match certificate's altnames: Host: wrong.example. is not in the cert's altnames: DNS:localhost, IP Address:127.0.0.1");
+  assert.is(e.verifyError, 'hostname mismatch');
+  assert.is(e.reason, 'certificate verify failed');
+  assert.is(r.s.servername, 'wrong.example');
+});
+
+t('wrong IP address: ERR_TLS_CERT_ALTNAME_INVALID naming the IP', () => {
+  const e = clientFailure(attempt({ conn: { servername: '127.0.0.2' } }));
+  assert.is(e.code, 'ERR_TLS_CERT_ALTNAME_INVALID');
+  assert.match(e.message, /IP: 127\.0\.0\.2\. is not in the cert's altnames/);
+  assert.is(e.verifyError, 'IP address mismatch');
+});
+
+t('host can differ from servername: SNI says one thing, the check uses the other', () => {
+  const { s, error } = attempt({ conn: { servername: 'sni.example', host: 'localhost' } });
+  assert.is(error, undefined);
+  assert.is(s.servername, 'sni.example');
+});
+
+t('unknown CA: UNABLE_TO_GET_ISSUER_CERT_LOCALLY, and the server hears unknown_ca', () => {
+  const r = attempt({ chain: 'other-chain.pem', key: 'other.key' });
+  const e = clientFailure(r);
+  assert.is(e.code, 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY');
+  assert.is(e.message, 'unable to get local issuer certificate');
+  assert.is(e.verifyResult, 20);
+  assert.is(e.alertSent?.name, 'unknown_ca');
+  new Wire(r.c, r.s).move();
+  assert.throws(() => r.s.handshake(), (se) => se.alertReceived?.name === 'unknown_ca' && /tlsv1 alert unknown ca/.test(se.message));
+});
+
+t('expired certificate: CERT_HAS_EXPIRED, "certificate has expired"', () => {
+  const e = clientFailure(attempt({ chain: 'expired-chain.pem', key: 'expired.key' }));
+  assert.is(e.code, 'CERT_HAS_EXPIRED');
+  assert.is(e.message, 'certificate has expired');
+  assert.is(e.alertSent?.name, 'certificate_expired');
+});
+
+t('self-signed leaf: DEPTH_ZERO_SELF_SIGNED_CERT, "self-signed certificate"', () => {
+  const e = clientFailure(attempt({ chain: 'selfsigned.pem', key: 'selfsigned.key' }));
+  assert.is(e.code, 'DEPTH_ZERO_SELF_SIGNED_CERT');
+  assert.is(e.message, 'self-signed certificate');
+});
+
+t('a server that omits its intermediate: UNABLE_TO_GET_ISSUER_CERT_LOCALLY', () => {
+  const e = clientFailure(attempt({ chain: 'ecdsa.pem' }));
+  assert.is(e.code, 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY');
+  assert.is(e.message, 'unable to get local issuer certificate');
+});
+
+t('no CA at all: nothing verifies (secure by default)', () => {
+  const e = clientFailure(attempt({ client: { ca: undefined } }));
+  assert.is(e.code, 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY');
+});
+
+t('a self-signed leaf is accepted when it is itself the trusted CA', () => {
+  const { c, error } = attempt({ chain: 'selfsigned.pem', key: 'selfsigned.key', client: { ca: pem('selfsigned.pem') } });
+  assert.is(error, undefined);
+  assert.ok(c.authorized);
+});
+
+t('rejectUnauthorized: false connects, reporting why it is not authorized', () => {
+  for (const [chain, key, code] of [
+    ['expired-chain.pem', 'expired.key', 'CERT_HAS_EXPIRED'],
+    ['other-chain.pem', 'other.key', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY'],
+  ]) {
+    const { c, error } = attempt({ chain, key, client: { rejectUnauthorized: false }, conn: {} });
+    assert.is(error, undefined);
+    assert.not.ok(c.authorized);
+    assert.is(c.authorizationError, code);
+  }
+});
+
+t('rejectUnauthorized: false with a servername still sends SNI but skips the name check', () => {
+  const { c, s, error } = attempt({ client: { rejectUnauthorized: false }, conn: { servername: 'wrong.example' } });
+  assert.is(error, undefined);
+  assert.is(s.servername, 'wrong.example');
+  assert.ok(c.authorized, 'the chain itself verified');
+});
+
+t('several CAs in one PEM string, and as an array', () => {
+  const both = pem('other-ca.pem') + pem('ca.pem');
+  assert.is(attempt({ client: { ca: both } }).error, undefined);
+  assert.is(attempt({ client: { ca: [pem('other-ca.pem'), pem('ca.pem')] } }).error, undefined);
+  assert.is(attempt({ chain: 'other-chain.pem', key: 'other.key', client: { ca: both } }).error, undefined);
+});
+
+t.run();
