@@ -8,8 +8,16 @@ export NODE_PATH ?= /usr/share/nodejs
 include wasm/openssl.mk
 include wasm/link.mk
 
-.PHONY: all wasm bindings clean distclean
-all: wasm bindings
+.PHONY: all deps wasm bindings test clean distclean
+all: deps wasm bindings
+
+# Debian packages (emscripten, binaryen, the TLS peers) and npm packages, when missing.
+deps:
+	@scripts/install-deps.sh
+
+# Every suite in every runtime; ends with one line "N passed, N failed".
+test: all
+	node test/all.mjs
 
 wasm: $(WASM_OUT) $(WASM_MANIFEST)
 

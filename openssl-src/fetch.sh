@@ -3,7 +3,8 @@
 #
 # Where the tarball comes from, in order:
 #   1. $OPENSSL_TARBALL, a path to openssl-$VERSION.tar.gz or Debian's openssl_$VERSION.orig.tar.gz;
-#   2. the cached copy openssl-src/openssl-$VERSION.tar.gz from an earlier run;
+#   2. the cached copy openssl-src/openssl-$VERSION.tar.gz from an earlier run, or the one in
+#      the per-machine cache $OPENSSL_CACHE (default ~/.cache/openssl-wasm);
 #   3. `apt-get source` from Debian's archive (trixie), using the archive URI that this machine's
 #      own apt sources name. A private sources/lists folder keeps the machine's apt setup untouched.
 # Every path ends in the same sha256 check; a mismatch removes nothing but refuses to unpack.
@@ -14,6 +15,7 @@ version=$(cat "$here/VERSION")
 want=$(cat "$here/SHA256")
 tarball="$here/openssl-$version.tar.gz"
 tree="$here/openssl-$version"
+cache="${OPENSSL_CACHE:-$HOME/.cache/openssl-wasm}/openssl-$version.tar.gz"
 
 die() { echo "openssl-src/fetch.sh: $*" >&2; exit 1; }
 
@@ -45,6 +47,7 @@ from_debian() {
   work=$(mktemp -d)
   trap 'rm -rf "$work"' RETURN
   mkdir -p "$work/sources" "$work/lists/partial"
+  chmod -R a+rwX "$work" # apt downloads as the unprivileged _apt user when it can
   printf 'Types: deb-src\nURIs: %s\nSuites: trixie trixie-updates\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
     "$uri" > "$work/sources/trixie-src.sources"
   local opts=(-o "Dir::Etc::SourceList=/dev/null" -o "Dir::Etc::SourceParts=$work/sources"
@@ -70,8 +73,14 @@ if [ -n "${OPENSSL_TARBALL:-}" ]; then
   [ "$(realpath "$OPENSSL_TARBALL")" = "$(realpath -m "$tarball")" ] || cp "$OPENSSL_TARBALL" "$tarball"
 elif [ -f "$tarball" ]; then
   verify "$tarball" || die "the cached $tarball is corrupt; delete it and run again"
+elif [ -f "$cache" ] && verify "$cache"; then
+  cp "$cache" "$tarball"
 else
   from_debian
+fi
+# Keep a copy for other clones on this machine; failing to is not an error.
+if [ ! -f "$cache" ]; then
+  mkdir -p "$(dirname "$cache")" 2>/dev/null && cp "$tarball" "$cache.tmp" 2>/dev/null && mv "$cache.tmp" "$cache" || true
 fi
 
 # Unpack only when the tree is missing or came from another tarball.

@@ -1,0 +1,57 @@
+// Runs every test suite in every runtime and ends with one line, "N passed, N failed", that
+// totals them all; exits non-zero if anything failed. This is `make test` and .ci/run.
+//   node test/all.mjs [--only node,deno,bun]
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const bin = (name) => join(root, 'node_modules', '.bin', name);
+
+/** Each run: a name, a command, and how many minutes it may take before it counts as hung. */
+const runs = [
+  { name: 'node', cmd: [process.execPath, 'test/run.js'], minutes: 10 },
+  { name: 'deno', cmd: [bin('deno'), 'run', '-A', 'test/run.js'], minutes: 10 },
+  { name: 'bun', cmd: [bin('bun'), 'test/run.js'], minutes: 10 },
+];
+
+const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1].split(',') : null;
+const strip = (s) => s.replace(/\x1b\[[0-9;]*m/g, '');
+
+function run({ name, cmd, minutes }) {
+  return new Promise((resolve) => {
+    console.log(`\n=== ${name}: ${cmd.map((c) => c.replace(root + '/', '')).join(' ')}`);
+    const child = spawn(cmd[0], cmd.slice(1), { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+    let out = '';
+    const take = (stream, sink) => stream.on('data', (d) => { out += d; sink.write(d); });
+    take(child.stdout, process.stdout);
+    take(child.stderr, process.stderr);
+    const timer = setTimeout(() => { out += `\n${name}: timed out after ${minutes} minutes\n`; child.kill('SIGKILL'); }, minutes * 60_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      const text = strip(out);
+      const num = (label) => Number((text.match(new RegExp(`^\\s*${label}:\\s*(\\d+)`, 'm')) ?? [])[1] ?? NaN);
+      const total = num('Total'), passed = num('Passed'), skipped = num('Skipped') || 0;
+      if (Number.isNaN(total) || Number.isNaN(passed)) {
+        // The runner died before uvu's summary: count the whole run as one failure.
+        resolve({ name, passed: 0, failed: 1, skipped: 0, note: `no summary (exit ${code})` });
+      } else {
+        const failed = Math.max(total - passed - skipped, code === 0 ? 0 : 1);
+        resolve({ name, passed, failed, skipped, note: `exit ${code}` });
+      }
+    });
+  });
+}
+
+const results = [];
+for (const r of runs) {
+  if (only && !only.includes(r.name)) continue;
+  results.push(await run(r));
+}
+console.log('\n=== summary');
+for (const r of results) console.log(`${r.name.padEnd(8)} ${r.passed} passed, ${r.failed} failed, ${r.skipped} skipped (${r.note})`);
+const passed = results.reduce((n, r) => n + r.passed, 0);
+const failed = results.reduce((n, r) => n + r.failed, 0);
+const skipped = results.reduce((n, r) => n + r.skipped, 0);
+console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
+process.exit(failed > 0 || results.length === 0 ? 1 : 0);
