@@ -22,12 +22,16 @@ test: all
 wasm: $(WASM_OUT) $(WASM_MANIFEST)
 
 # The package: compiled bindings and the module beside them, as `exports` in package.json names them.
-TS_SOURCES := $(wildcard bindings/*.ts)
+ROOTS_TS   := bindings/root-certificates.ts
+TS_SOURCES := $(filter-out $(ROOTS_TS),$(wildcard bindings/*.ts)) $(ROOTS_TS)
 NPM_STAMP  := node_modules/.package-lock.json
 
 $(NPM_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
+
+$(ROOTS_TS): scripts/gen-roots.mjs
+	node scripts/gen-roots.mjs $@
 
 dist/index.js: $(TS_SOURCES) tsconfig.json $(NPM_STAMP)
 	npx tsc -p .
@@ -42,7 +46,7 @@ dist/manifest.json: $(WASM_MANIFEST)
 bindings: dist/index.js dist/openssl.wasm dist/manifest.json
 
 clean:
-	rm -rf $(WASM_OUT) $(WASM_MANIFEST) dist
+	rm -rf $(WASM_OUT) $(WASM_MANIFEST) dist $(ROOTS_TS)
 
 distclean:
 	rm -rf wasm/build

@@ -13,6 +13,7 @@ export type CtxPtr = Pointer<'ow_ctx'>;
 export type ConnPtr = Pointer<'ow_conn'>;
 export type BytePtr = Pointer<'uint8_t'>;
 export type CStr = Pointer<'char'>;
+export type StorePtr = Pointer<'X509_STORE'>;
 export const NULL = 0 as Pointer<never>;
 
 /** Status codes of the TLS I/O calls: minus OpenSSL's `SSL_get_error()` values. */
@@ -82,6 +83,14 @@ export interface ShimExports {
   ow_conn_peer_cert_count(c: ConnPtr): number;
   ow_conn_peer_cert(c: ConnPtr, i: number, len: number): BytePtr;
   ow_conn_peer_san(c: ConnPtr): CStr;
+  ow_conn_get_session(c: ConnPtr, len: number): BytePtr;
+  ow_conn_set_session(c: ConnPtr, der: BytePtr, len: number): number;
+  ow_conn_session_count(c: ConnPtr): number;
+
+  ow_store_new(): StorePtr;
+  ow_store_free(s: StorePtr): void;
+  ow_store_add(s: StorePtr, buf: BytePtr, len: number): number;
+  ow_ctx_use_store(c: CtxPtr, s: StorePtr): number;
 }
 
 /** Every `ow_*` export the bindings use; the ABI test compares it with the module. */
@@ -97,4 +106,6 @@ export const SHIM_FUNCTIONS = [
   'ow_conn_version', 'ow_conn_cipher', 'ow_conn_cipher_standard', 'ow_conn_group', 'ow_conn_alpn',
   'ow_conn_servername', 'ow_conn_verify_result', 'ow_conn_session_reused', 'ow_conn_alert',
   'ow_conn_peer_cert_count', 'ow_conn_peer_cert', 'ow_conn_peer_san',
+  'ow_conn_get_session', 'ow_conn_set_session', 'ow_conn_session_count',
+  'ow_store_new', 'ow_store_free', 'ow_store_add', 'ow_ctx_use_store',
 ] as const satisfies readonly (keyof ShimExports)[];

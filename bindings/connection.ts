@@ -46,6 +46,14 @@ export interface ConnectionOptions {
    * side to be drained first, which is what bounds memory.
    */
   bufferSize?: number;
+  /** Client: a session saved from an earlier connection ({@link TlsConnection.getSession}) to resume. */
+  session?: Uint8Array;
+  /**
+   * Client: let OpenSSL check the certificate's name against `host` during the handshake
+   * (default true). Turned off only when the caller checks the identity itself, as the
+   * high-level `checkServerIdentity` option does.
+   */
+  checkHost?: boolean;
 }
 
 /** The cipher in use, as node's `tlsSocket.getCipher()` describes it. */
@@ -113,14 +121,20 @@ export class TlsConnection {
     this.#host = host;
     const sni = servername !== undefined && !isIp(servername) ? servername : undefined;
     const heap = this.#inst.heap;
-    const ok = heap.withCString(sni, false, (s) =>
-      heap.withCString(ctx.options.rejectUnauthorized === false ? undefined : host, false, (h) =>
-        x.ow_conn_set_host(ptr, s, h)));
-    if (ok < 0) {
-      const e = this.#error(`servername '${servername ?? host}'`);
+    const checkHost = ctx.options.rejectUnauthorized !== false && options.checkHost !== false;
+    const fail = (e: Error) => {
       x.ow_conn_free(ptr);
       this.#ptr = NULL as ConnPtr;
-      throw e;
+      return e;
+    };
+    const ok = heap.withCString(sni, false, (s) =>
+      heap.withCString(checkHost ? host : undefined, false, (h) => x.ow_conn_set_host(ptr, s, h)));
+    if (ok < 0) throw fail(this.#error(`servername '${servername ?? host}'`));
+    if (options.session !== undefined) {
+      if (this.isServer) throw fail(new TypeError('session is a client option'));
+      if (!(options.session instanceof Uint8Array)) throw fail(new TypeError('session must be a Uint8Array from getSession()'));
+      const r = heap.withBytes(options.session, true, (b, n) => x.ow_conn_set_session(ptr, b, n));
+      if (r < 0) throw fail(this.#error('session'));
     }
     registry?.register(this, () => x.ow_conn_free(ptr), this);
   }
@@ -165,9 +179,7 @@ export class TlsConnection {
 
   #verifyMessage(result: number, text: string): string {
     if ((result === 62 || result === 64) && this.#host !== undefined) {
-      const sanPtr = this.#inst.exports.ow_conn_peer_san(this.#p);
-      const san = this.#inst.heap.cstring(sanPtr);
-      this.#inst.heap.free(sanPtr);
+      const san = this.peerSubjectAltName;
       const what = result === 64 ? 'IP' : 'Host';
       // node:tls's wording, so code that matched on it keeps working.
       return `Hostname/IP does not match certificate's altnames: ${what}: ${this.#host}. ` +
@@ -358,6 +370,35 @@ export class TlsConnection {
   /** True when this connection resumed an earlier session. */
   get sessionReused(): boolean {
     return this.#inst.exports.ow_conn_session_reused(this.#p) === 1;
+  }
+
+  /**
+   * The session to resume later with the `session` option, as bytes (secret: it holds keys),
+   * or undefined when there is none yet. With TLS 1.3 a client has one only once it has read
+   * the server's session tickets, which arrive after the handshake.
+   */
+  getSession(): Uint8Array | undefined {
+    const { exports: x, heap } = this.#inst;
+    const p = this.#p;
+    const [der, [len]] = heap.withOut(1, (out) => x.ow_conn_get_session(p, out));
+    if (der === NULL) return undefined;
+    const out = heap.copyOut(der, len);
+    heap.free(der, len);
+    return out;
+  }
+
+  /** How many sessions (TLS 1.3 tickets) this client has received; it changes when a newer one arrives. */
+  get sessionCount(): number {
+    return this.#inst.exports.ow_conn_session_count(this.#p);
+  }
+
+  /** The peer leaf's subjectAltName, e.g. 'DNS:localhost, IP Address:127.0.0.1', or null. */
+  get peerSubjectAltName(): string | null {
+    const { exports: x, heap } = this.#inst;
+    const p = x.ow_conn_peer_san(this.#p);
+    const s = heap.cstring(p);
+    heap.free(p);
+    return s;
   }
 
   /** The last alert this side sent, if any. */

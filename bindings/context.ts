@@ -3,7 +3,7 @@
  * makes in node:tls. Option names, defaults and validation messages follow node:tls.
  * @module
  */
-import { NULL, VERIFY_FAIL_IF_NO_PEER_CERT, VERIFY_PEER, type CtxPtr } from './abi.js';
+import { NULL, VERIFY_FAIL_IF_NO_PEER_CERT, VERIFY_PEER, type CtxPtr, type StorePtr } from './abi.js';
 import { TlsConnection, type ConnectionOptions } from './connection.js';
 import { TlsError, formatOpenSSLError, useAfterFree } from './errors.js';
 import type { Instance } from './loader.js';
@@ -102,8 +102,11 @@ export class SecureContext {
   #ptr: CtxPtr;
   readonly #options: SecureContextOptions;
 
-  /** @internal Use `OpenSSL.createSecureContext`. */
-  constructor(inst: Instance, options: SecureContextOptions = {}) {
+  /**
+   * @internal Use `OpenSSL.createSecureContext`. `trustStore` is a shared store (the bundled
+   * roots) to trust when `options.ca` is not given.
+   */
+  constructor(inst: Instance, options: SecureContextOptions = {}, trustStore?: StorePtr) {
     this.#inst = inst;
     this.#options = options;
     this.isServer = options.isServer === true;
@@ -122,6 +125,7 @@ export class SecureContext {
     if (ptr === NULL) throw this.#error('creating the context');
     this.#ptr = ptr;
     try {
+      if (trustStore !== undefined && options.ca === undefined) this.#check(x.ow_ctx_use_store(ptr, trustStore), 'ca');
       this.#configure(options, min, max);
     } catch (e) {
       x.ow_ctx_free(ptr);

@@ -21,6 +21,11 @@ export class OpenSSL {
     return new OpenSSL(await instantiate(options));
   }
 
+  /** @internal The instance's exports and heap, for the package's own modules. */
+  get instance(): Instance {
+    return this.#inst;
+  }
+
   /** OpenSSL's version text, e.g. "OpenSSL 3.5.7 27 Jan 2026". */
   get version(): string {
     return this.#inst.version;

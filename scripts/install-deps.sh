@@ -4,6 +4,7 @@
 #   emscripten (emcc 3.1.6) ... compiles OpenSSL and the shim to wasm
 #   binaryen .................. wasm-dis/wasm-opt, used by checks and size work
 #   openssl, gnutls-bin ....... real TLS peers for the interop tests
+#   chromium .................. the browser test (driven by playwright-core)
 #   npm packages .............. TypeScript, esbuild, uvu, and Deno and Bun themselves
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +14,7 @@ command -v emcc >/dev/null || need+=(emscripten)
 command -v wasm-dis >/dev/null || need+=(binaryen)
 command -v openssl >/dev/null || need+=(openssl)
 command -v gnutls-serv >/dev/null || need+=(gnutls-bin)
+command -v chromium >/dev/null || need+=(chromium)
 # apt-get source (openssl-src/fetch.sh) needs dpkg-dev to unpack nothing, but does need the keyring.
 [ -f /usr/share/keyrings/debian-archive-keyring.gpg ] || need+=(debian-archive-keyring)
 

@@ -113,6 +113,7 @@ static int is_pem(const uint8_t *buf, size_t len)
 }
 
 static int verify_cb(int ok, X509_STORE_CTX *store);
+static int new_session_cb(SSL *ssl, SSL_SESSION *sess);
 
 /*
  * A fresh context for the client (server = 0) or server role. Defaults match node:tls: TLS 1.2
@@ -142,6 +143,11 @@ OW_API ow_ctx *ow_ctx_new(int server)
     SSL_CTX_set_verify(c->ctx, c->server ? SSL_VERIFY_NONE : SSL_VERIFY_PEER, verify_cb);
     X509_VERIFY_PARAM_set_hostflags(SSL_CTX_get0_param(c->ctx),
                                     X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    if (!c->server) {
+        /* No internal cache: the host keeps sessions (ow_conn_get_session) and offers them back. */
+        SSL_CTX_set_session_cache_mode(c->ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+        SSL_CTX_sess_set_new_cb(c->ctx, new_session_cb);
+    }
     SSL_CTX_set_app_data(c->ctx, c);
     return c;
 }
@@ -383,7 +389,19 @@ typedef struct ow_conn {
     int alert_sent;     /* last alert sent: (level << 8) | description, or -1 */
     int alert_received; /* last alert received, likewise */
     X509 *verified_leaf; /* the peer's leaf as verification saw it, kept even if it failed */
+    int sessions;        /* client: how many resumable sessions (tickets) have arrived */
 } ow_conn;
+
+/* Client: counts new sessions so the host knows when to save one; keeps no reference. */
+static int new_session_cb(SSL *ssl, SSL_SESSION *sess)
+{
+    ow_conn *conn = SSL_get_app_data(ssl);
+
+    (void)sess;
+    if (conn != NULL)
+        conn->sessions++;
+    return 0;
+}
 
 /* Changes no verdict: only keeps the leaf so a failure can be explained (its SANs). */
 static int verify_cb(int ok, X509_STORE_CTX *store)
@@ -717,4 +735,87 @@ OW_API char *ow_conn_peer_san(ow_conn *conn)
         return NULL;
     }
     return bio_to_string(bio);
+}
+
+/* ---------------------------------------------------------------- resumption */
+
+/*
+ * The session to resume later, as DER: owned (free with ow_free), *len set; NULL when there
+ * is none yet. In TLS 1.3 a client has one only after reading the server's tickets.
+ */
+OW_API uint8_t *ow_conn_get_session(ow_conn *conn, size_t *len)
+{
+    SSL_SESSION *sess;
+    unsigned char *der = NULL;
+    int n;
+
+    if (conn == NULL || len == NULL || (sess = SSL_get1_session(conn->ssl)) == NULL)
+        return NULL;
+    if (!SSL_SESSION_is_resumable(sess) || (n = i2d_SSL_SESSION(sess, &der)) <= 0) {
+        SSL_SESSION_free(sess);
+        return NULL;
+    }
+    SSL_SESSION_free(sess);
+    *len = (size_t)n;
+    return der;
+}
+
+/* How many sessions have arrived so far (client); a change means a newer one to save. */
+OW_API int ow_conn_session_count(ow_conn *conn)
+{
+    return conn == NULL ? -1 : conn->sessions;
+}
+
+/* Client, before the handshake: offers a session saved by ow_conn_get_session. */
+OW_API int ow_conn_set_session(ow_conn *conn, const uint8_t *der, size_t len)
+{
+    const unsigned char *p = der;
+    SSL_SESSION *sess;
+    int ok;
+
+    if (conn == NULL || der == NULL || len == 0 || len > INT32_MAX)
+        return -1;
+    if ((sess = d2i_SSL_SESSION(NULL, &p, (long)len)) == NULL)
+        return -1;
+    ok = p == der + len && SSL_set_session(conn->ssl, sess);
+    SSL_SESSION_free(sess);
+    return ok ? 1 : -1;
+}
+
+/* ---------------------------------------------------------------- shared trust stores */
+
+/*
+ * A trust store that many contexts share (the bundled root certificates are parsed once per
+ * instance, not once per connection). ow_store_new; ow_store_add takes PEM/DER like
+ * ow_ctx_add_ca; ow_ctx_use_store makes a context trust exactly that store; ow_store_free drops
+ * the host's reference (contexts keep theirs).
+ */
+OW_API X509_STORE *ow_store_new(void) { return X509_STORE_new(); }
+
+OW_API void ow_store_free(X509_STORE *store) { X509_STORE_free(store); }
+
+OW_API int ow_store_add(X509_STORE *store, const uint8_t *buf, size_t len)
+{
+    STACK_OF(X509) *certs;
+    int i, n;
+
+    if (store == NULL || (certs = parse_certs(buf, len)) == NULL)
+        return -1;
+    n = sk_X509_num(certs);
+    for (i = 0; i < n; i++) {
+        if (!X509_STORE_add_cert(store, sk_X509_value(certs, i))) {
+            n = -1;
+            break;
+        }
+    }
+    OSSL_STACK_OF_X509_free(certs);
+    return n;
+}
+
+OW_API int ow_ctx_use_store(ow_ctx *c, X509_STORE *store)
+{
+    if (c == NULL || store == NULL)
+        return -1;
+    SSL_CTX_set1_cert_store(c->ctx, store);
+    return 1;
 }

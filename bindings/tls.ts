@@ -1,0 +1,462 @@
+/**
+ * The high-level API: TLS over any transport, with the shape of `Deno.TlsConn` and of
+ * Cloudflare's sockets (a WHATWG `readable`/`writable` pair of plaintext and a `closed`
+ * promise) and node:tls's option names.
+ *
+ * ```ts
+ * import { connect } from 'openssl-wasm';
+ * const tls = await connect(socketOrWebSocket, { servername: 'example.com', ALPNProtocols: ['http/1.1'] });
+ * const writer = tls.writable.getWriter();
+ * await writer.write(new TextEncoder().encode('GET / HTTP/1.1\r\nHost: example.com\r\n\r\n'));
+ * for await (const chunk of tls.readable) console.log(new TextDecoder().decode(chunk));
+ * ```
+ * @module
+ */
+import type { StorePtr } from './abi.js';
+import { SecureContext, type SecureContextOptions } from './context.js';
+import type { CipherInfo, TlsConnection } from './connection.js';
+import { TlsError, type TlsAlert } from './errors.js';
+import { getOpenSSL, OpenSSL } from './openssl.js';
+import { toTransport, transportClosed, type Transport, type TransportLike } from './transports.js';
+
+/** What `checkServerIdentity` is given about the server's certificate. */
+export interface PeerCertificate {
+  /** The leaf as DER. */
+  readonly raw: Uint8Array;
+  /** Its subjectAltName as node:tls prints it, e.g. 'DNS:localhost, IP Address:127.0.0.1'. */
+  readonly subjectaltname: string | undefined;
+}
+
+export interface ConnectOptions extends SecureContextOptions {
+  /** The server's name: sent as SNI (unless an IP address) and checked against its certificate. */
+  servername?: string;
+  /** The name or IP the certificate must match, when it is not `servername`. */
+  host?: string;
+  /** A context to reuse (node:tls's `secureContext`); the context options above are then ignored. */
+  secureContext?: SecureContext;
+  /** A session from an earlier connection's `getSession()` or `onsession`, to resume. */
+  session?: Uint8Array;
+  /** Called with each new session the server sends, to save for resumption (node's 'session' event). */
+  onsession?: (session: Uint8Array) => void;
+  /**
+   * Checks the server's identity after the handshake instead of OpenSSL's built-in name
+   * check; return an Error to refuse the connection. The chain is still verified.
+   */
+  checkServerIdentity?: (hostname: string, cert: PeerCertificate) => Error | undefined;
+  /** The OpenSSL instance to use; defaults to the shared one. */
+  openssl?: OpenSSL;
+  /** Bytes buffered between OpenSSL and the transport in each direction (default 17 KiB). */
+  bufferSize?: number;
+}
+
+export interface ServerOptions extends SecureContextOptions {
+  openssl?: OpenSSL;
+  bufferSize?: number;
+}
+
+/** Per instance: the bundled roots, parsed once into a store every default client context shares. */
+const rootStores = new WeakMap<OpenSSL, StorePtr>();
+
+async function defaultRootStore(openssl: OpenSSL): Promise<StorePtr> {
+  let store = rootStores.get(openssl);
+  if (store === undefined) {
+    // Loaded on first use, so that programs that bring their own `ca` don't carry 220 KB of PEM.
+    const { rootCertificates } = await import('./root-certificates.js');
+    const inst = openssl.instance;
+    store = inst.exports.ow_store_new();
+    if (store === 0) throw new TlsError('out of wasm memory creating the root store', { code: 'ERR_WASM_OUT_OF_MEMORY' });
+    const pem = new TextEncoder().encode(rootCertificates.join('\n'));
+    const n = inst.heap.withBytes(pem, false, (p, len) => inst.exports.ow_store_add(store!, p, len));
+    if (n !== rootCertificates.length) throw new TlsError(`loading the bundled root certificates: ${n} of ${rootCertificates.length}`);
+    rootStores.set(openssl, store);
+  }
+  return store;
+}
+
+/**
+ * Connects as a TLS client over `transport` and resolves once the handshake is done. Rejects
+ * with a {@link TlsError} when it fails (certificate, alert, transport closed). Without `ca`,
+ * Mozilla's root certificates are trusted (`rootCertificates`).
+ */
+export async function connect(transport: TransportLike, options: ConnectOptions = {}): Promise<SecureConnection> {
+  const openssl = options.openssl ?? await getOpenSSL();
+  const owned = options.secureContext === undefined;
+  const ctx = options.secureContext
+    ?? new SecureContext(openssl.instance, { ...options, isServer: false }, options.ca === undefined ? await defaultRootStore(openssl) : undefined);
+  let conn: TlsConnection;
+  try {
+    conn = ctx.createConnection({
+      servername: options.servername,
+      host: options.host,
+      session: options.session,
+      bufferSize: options.bufferSize,
+      checkHost: options.checkServerIdentity === undefined,
+    });
+  } finally {
+    if (owned) ctx.free(); // the connection keeps what it needs
+  }
+  const tls = new SecureConnection(conn, toTransport(transport), options);
+  await tls.handshake();
+  return tls;
+}
+
+/** A TLS server configuration: accept connections over any transport with one shared context. */
+export class TlsServer {
+  readonly secureContext: SecureContext;
+  readonly #options: ServerOptions;
+
+  constructor(context: SecureContext, options: ServerOptions) {
+    this.secureContext = context;
+    this.#options = options;
+  }
+
+  /** Runs the server side of the handshake over `transport`; resolves when it is done. */
+  async accept(transport: TransportLike): Promise<SecureConnection> {
+    const conn = this.secureContext.createConnection({ bufferSize: this.#options.bufferSize });
+    const tls = new SecureConnection(conn, toTransport(transport), {});
+    await tls.handshake();
+    return tls;
+  }
+
+  /** Frees the context; connections already accepted keep working. */
+  close(): void {
+    this.secureContext.free();
+  }
+}
+
+/**
+ * A TLS server. One context serves every connection, so sessions made by one connection can
+ * be resumed by the next (TLS 1.3 tickets and TLS 1.2 session IDs).
+ */
+export async function createServer(options: ServerOptions): Promise<TlsServer> {
+  const openssl = options.openssl ?? await getOpenSSL();
+  return new TlsServer(openssl.createSecureContext({ ...options, isServer: true }), options);
+}
+
+const MAX_READ = 16384;
+
+/**
+ * An established (or establishing) TLS connection over a transport. Plaintext is read from
+ * `readable` and written to `writable`; `closed` settles when the connection is over.
+ */
+export class SecureConnection {
+  /** Decrypted bytes from the peer; ends at the peer's close_notify. */
+  readonly readable: ReadableStream<Uint8Array>;
+  /** Bytes to encrypt and send; closing it sends close_notify. */
+  readonly writable: WritableStream<Uint8Array>;
+  /** Resolves when the connection has closed cleanly; rejects with the error that ended it. */
+  readonly closed: Promise<void>;
+
+  readonly #conn: TlsConnection;
+  readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
+  readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
+  readonly #options: ConnectOptions;
+  #inbox: Uint8Array | undefined;
+  #filling: Promise<boolean> | undefined;
+  #transportEnded = false;
+  #handshake: Promise<void> | undefined;
+  #failure: Error | undefined;
+  #sentClose = false;
+  #receivedClose = false;
+  #finished = false;
+  #sessions = 0;
+  #lastSession: Uint8Array | undefined;
+  #info: Negotiated | undefined;
+  #flushTimer: ReturnType<typeof setTimeout> | undefined;
+  #resolveClosed!: () => void;
+  #rejectClosed!: (e: Error) => void;
+  #readController: ReadableStreamDefaultController<Uint8Array> | undefined;
+  #writeController: WritableStreamDefaultController | undefined;
+
+  /** @internal Use {@link connect} or {@link TlsServer.accept}. */
+  constructor(conn: TlsConnection, transport: Transport, options: ConnectOptions) {
+    this.#conn = conn;
+    this.#options = options;
+    this.#writer = transport.writable.getWriter();
+    this.#reader = transport.readable.getReader();
+    this.closed = new Promise<void>((resolve, reject) => {
+      this.#resolveClosed = resolve;
+      this.#rejectClosed = reject;
+    });
+    this.closed.catch(() => {}); // an unobserved failure must not crash the process
+    this.readable = new ReadableStream<Uint8Array>({
+      start: (c) => { this.#readController = c; },
+      pull: (c) => this.#pull(c),
+      cancel: () => this.close(),
+    }, { highWaterMark: 0 });
+    this.writable = new WritableStream<Uint8Array>({
+      start: (c) => { this.#writeController = c; },
+      write: (chunk) => this.#write(chunk),
+      close: () => this.#closeWrite(),
+      abort: () => this.close(),
+    });
+  }
+
+  /** The low-level connection, for anything not exposed here. */
+  get connection(): TlsConnection {
+    return this.#conn;
+  }
+
+  // ------------------------------------------------------------ moving ciphertext
+
+  /** Sends all pending ciphertext; waits while the transport pushes back. */
+  async #flush(): Promise<void> {
+    if (this.#flushTimer !== undefined) {
+      clearTimeout(this.#flushTimer);
+      this.#flushTimer = undefined;
+    }
+    if (!this.#conn.alive) return;
+    const out = this.#conn.takeOutput();
+    if (out.length > 0) await this.#writer.write(out);
+  }
+
+  /**
+   * Feeds ciphertext: what is left over from the last transport read, else the next one.
+   * False once the transport has ended and OpenSSL has been told so.
+   */
+  #fill(): Promise<boolean> {
+    if (this.#inbox) {
+      const n = this.#conn.feed(this.#inbox);
+      this.#inbox = n < this.#inbox.length ? this.#inbox.subarray(n) : undefined;
+      return Promise.resolve(true);
+    }
+    if (this.#transportEnded) return Promise.resolve(false);
+    this.#filling ??= (async () => {
+      try {
+        let chunk: ReadableStreamReadResult<Uint8Array>;
+        try {
+          chunk = await this.#reader.read();
+        } catch (e) {
+          throw this.#failure ?? new TlsError(`the transport failed: ${e instanceof Error ? e.message : e}`, { code: 'ECONNRESET', cause: e });
+        }
+        if (chunk.done) {
+          this.#transportEnded = true;
+          if (this.#conn.alive) this.#conn.feedEnd();
+          return true; // let OpenSSL see the end: a clean close or a truncation
+        }
+        const n = this.#conn.feed(chunk.value);
+        if (n < chunk.value.length) this.#inbox = chunk.value.subarray(n);
+        return true;
+      } finally {
+        this.#filling = undefined;
+      }
+    })();
+    return this.#filling;
+  }
+
+  /** Ends the connection with an error: every pending and later operation sees it. */
+  #fail(e: unknown): Error {
+    const err = e instanceof Error ? e : new TlsError(String(e));
+    if (this.#failure) return this.#failure;
+    this.#failure = err;
+    // Best effort: let the alert OpenSSL queued reach the peer before the transport goes.
+    const out = this.#conn.alive ? this.#conn.takeOutput() : new Uint8Array(0);
+    const last = out.length ? this.#writer.write(out).catch(() => {}) : Promise.resolve();
+    void last.then(() => this.#writer.abort(err).catch(() => {}));
+    this.#reader.cancel(err).catch(() => {});
+    try { this.#readController?.error(err); } catch {}
+    try { this.#writeController?.error(err); } catch {}
+    this.#finish(err);
+    return err;
+  }
+
+  #finish(err?: Error): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    if (this.#flushTimer !== undefined) clearTimeout(this.#flushTimer);
+    this.#conn.free();
+    if (err) this.#rejectClosed(err);
+    else this.#resolveClosed();
+  }
+
+  /** Keeps the newest session (TLS 1.3 tickets arrive after the handshake) and reports it. */
+  #checkSessions(): void {
+    if (!this.#conn.alive || this.#conn.isServer) return;
+    const n = this.#conn.sessionCount;
+    if (n === this.#sessions) return;
+    this.#sessions = n;
+    const s = this.#conn.getSession();
+    if (!s) return;
+    this.#lastSession = s;
+    this.#options.onsession?.(s);
+  }
+
+  // ------------------------------------------------------------ handshake
+
+  /** Runs the handshake once; later calls return the same promise. */
+  handshake(): Promise<void> {
+    this.#handshake ??= this.#runHandshake();
+    return this.#handshake;
+  }
+
+  async #runHandshake(): Promise<void> {
+    try {
+      for (;;) {
+        const r = this.#conn.handshake();
+        if (r === 'done') break;
+        await this.#flush();
+        if (r === 'want-read' && !(await this.#fill())) {
+          throw new TlsError('the transport closed during the handshake', { code: 'ECONNRESET' });
+        }
+      }
+      this.#checkIdentity();
+      const c = this.#conn;
+      this.#info = {
+        protocol: c.protocol, cipher: c.cipher, group: c.group, alpnProtocol: c.alpnProtocol,
+        authorized: c.authorized, authorizationError: c.authorizationError, servername: c.servername,
+        sessionReused: c.sessionReused, peerCertificates: c.peerCertificates(),
+      };
+      this.#checkSessions();
+      // A client's last flight waits one turn of the event loop, so that the first
+      // application data written right after connect() leaves in the same transport write.
+      if (this.#conn.pendingOutput > 0) {
+        if (this.#conn.isServer) await this.#flush();
+        else this.#flushTimer = setTimeout(() => { this.#flush().catch((e) => this.#fail(e)); }, 0);
+      }
+    } catch (e) {
+      throw this.#fail(e);
+    }
+  }
+
+  #checkIdentity(): void {
+    const check = this.#options.checkServerIdentity;
+    if (!check || this.#options.rejectUnauthorized === false) return;
+    const hostname = this.#options.host ?? this.#options.servername ?? '';
+    const raw = this.#conn.peerCertificates()[0];
+    const err = check(hostname, { raw, subjectaltname: this.#conn.peerSubjectAltName ?? undefined });
+    if (err) throw err;
+  }
+
+  // ------------------------------------------------------------ plaintext streams
+
+  async #pull(controller: ReadableStreamDefaultController<Uint8Array>): Promise<void> {
+    try {
+      await this.handshake();
+      for (;;) {
+        if (this.#failure) throw this.#failure;
+        const r = this.#conn.read(MAX_READ);
+        if (this.#conn.pendingOutput > 0) await this.#flush(); // alerts, key updates
+        this.#checkSessions();
+        if (r instanceof Uint8Array) {
+          controller.enqueue(r);
+          return;
+        }
+        if (r === 'closed') {
+          this.#receivedClose = true;
+          controller.close();
+          if (this.#sentClose) await this.#closeTransport();
+          return;
+        }
+        if (r === 'want-read' && !(await this.#fill())) {
+          throw new TlsError('the transport ended without a TLS close_notify', { code: 'ECONNRESET' });
+        }
+      }
+    } catch (e) {
+      throw this.#fail(e);
+    }
+  }
+
+  async #write(chunk: Uint8Array): Promise<void> {
+    if (!(chunk instanceof Uint8Array)) throw new TypeError('write() takes Uint8Array chunks');
+    try {
+      await this.handshake();
+      let rest = chunk;
+      while (rest.length > 0) {
+        if (this.#failure) throw this.#failure;
+        const r = this.#conn.write(rest);
+        if (typeof r === 'number') rest = rest.subarray(r);
+        await this.#flush();
+        if (r === 'want-read' && !(await this.#fill())) throw transportClosed('the transport ended');
+      }
+    } catch (e) {
+      throw this.#fail(e);
+    }
+  }
+
+  /** Sends close_notify (TLS's half-close); the transport closes once the peer's arrives too. */
+  async #closeWrite(): Promise<void> {
+    try {
+      await this.handshake();
+      if (!this.#sentClose && this.#conn.alive) {
+        this.#sentClose = true;
+        this.#conn.shutdown();
+        await this.#flush();
+      }
+      if (this.#receivedClose || this.#transportEnded) await this.#closeTransport();
+    } catch (e) {
+      throw this.#fail(e);
+    }
+  }
+
+  async #closeTransport(): Promise<void> {
+    if (this.#finished) return;
+    await this.#flush().catch(() => {});
+    await this.#writer.close().catch(() => {});
+    this.#reader.cancel().catch(() => {});
+    this.#finish();
+  }
+
+  /**
+   * Closes the connection: sends close_notify if it has not been sent, then closes the
+   * transport without waiting for the peer's. Idempotent.
+   */
+  async close(): Promise<void> {
+    if (this.#finished) return this.#failure ? undefined : this.closed;
+    try {
+      if (this.#conn.alive && this.#conn.handshakeDone && !this.#sentClose && !this.#failure) {
+        this.#sentClose = true;
+        this.#conn.shutdown();
+      }
+    } catch {
+      // The connection failed already; closing it is all that is left.
+    }
+    try { this.#readController?.close(); } catch {}
+    try { this.#writeController?.error(transportClosed('the connection was closed')); } catch {}
+    await this.#closeTransport();
+  }
+
+  // ------------------------------------------------------------ what was negotiated
+  // Read at the end of the handshake, so they stay available after the connection closes.
+
+  /** e.g. 'TLSv1.3'; null before the handshake. */
+  get protocol(): string | null { return this.#info?.protocol ?? null; }
+  /** The cipher, as node's getCipher(). */
+  get cipher(): CipherInfo | null { return this.#info?.cipher ?? null; }
+  /** The key-exchange group, e.g. 'X25519MLKEM768'. */
+  get group(): string | null { return this.#info?.group ?? null; }
+  /** The ALPN protocol, or false. */
+  get alpnProtocol(): string | false { return this.#info?.alpnProtocol ?? false; }
+  /** True when the peer's certificate verified. */
+  get authorized(): boolean { return this.#info?.authorized ?? false; }
+  /** Why the peer is not authorized (node's code), or null. */
+  get authorizationError(): string | null { return this.#info?.authorizationError ?? null; }
+  /** The SNI name (server side: what the client asked for). */
+  get servername(): string | null { return this.#info?.servername ?? null; }
+  /** True when this connection resumed a session. */
+  get sessionReused(): boolean { return this.#info?.sessionReused ?? false; }
+  /** The peer's certificates as DER, leaf first. */
+  peerCertificates(): Uint8Array[] { return this.#info?.peerCertificates.slice() ?? []; }
+  /**
+   * The newest session, to pass as `session` to a later `connect()`; undefined until the
+   * server has sent one (with TLS 1.3, after some data has been read).
+   */
+  getSession(): Uint8Array | undefined {
+    if (this.#conn.alive) this.#checkSessions();
+    return this.#lastSession ?? (this.#conn.alive ? this.#conn.getSession() : undefined);
+  }
+  /** The last alert sent and received, if the connection is still open. */
+  get alertSent(): TlsAlert | undefined { return this.#conn.alive ? this.#conn.alertSent : undefined; }
+  get alertReceived(): TlsAlert | undefined { return this.#conn.alive ? this.#conn.alertReceived : undefined; }
+}
+
+interface Negotiated {
+  protocol: string | null;
+  cipher: CipherInfo | null;
+  group: string | null;
+  alpnProtocol: string | false;
+  authorized: boolean;
+  authorizationError: string | null;
+  servername: string | null;
+  sessionReused: boolean;
+  peerCertificates: Uint8Array[];
+}

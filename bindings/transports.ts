@@ -1,0 +1,233 @@
+/**
+ * Transports: where ciphertext goes. Every transport has one shape, a pair of WHATWG streams of
+ * bytes, so the TLS layer needs to know nothing else about sockets, WebSockets or pipes:
+ *
+ * ```ts
+ * interface Transport { readable: ReadableStream<Uint8Array>; writable: WritableStream<Uint8Array> }
+ * ```
+ *
+ * Adapters here turn a Node-style socket (`net.Socket`, also in Deno and Bun), a WebSocket
+ * (the browser's, Deno's, Bun's, Node 22's global one, or the `ws` package's) or nothing at all
+ * (an in-memory pair) into that shape. Backpressure is carried through: a transport that
+ * cannot take more makes `writable.write()` wait, and a socket whose reader stops is paused.
+ * @module
+ */
+
+/** A bidirectional byte stream. Its `readable` ends when the peer ends the transport. */
+export interface Transport {
+  readonly readable: ReadableStream<Uint8Array>;
+  readonly writable: WritableStream<Uint8Array>;
+}
+
+/** The part of node:net's Socket (or any Duplex) that {@link fromSocket} uses. */
+export interface SocketLike {
+  write(chunk: Uint8Array, cb?: (err?: Error | null) => void): boolean;
+  end(cb?: () => void): unknown;
+  destroy(err?: Error): unknown;
+  pause(): unknown;
+  resume(): unknown;
+  on(event: string, listener: (...args: any[]) => void): unknown;
+  once(event: string, listener: (...args: any[]) => void): unknown;
+  off?(event: string, listener: (...args: any[]) => void): unknown;
+  removeListener?(event: string, listener: (...args: any[]) => void): unknown;
+  setNoDelay?(noDelay?: boolean): unknown;
+  readonly destroyed?: boolean;
+}
+
+/** The part of the WebSocket API that {@link fromWebSocket} uses. */
+export interface WebSocketLike {
+  binaryType: string;
+  readonly readyState: number;
+  readonly bufferedAmount: number;
+  send(data: Uint8Array): void;
+  close(code?: number, reason?: string): void;
+  addEventListener(type: string, listener: (ev: any) => void, options?: { once?: boolean }): void;
+  removeEventListener(type: string, listener: (ev: any) => void): void;
+}
+
+/** Bytes buffered in each direction of an adapter before it pushes back. */
+const DEFAULT_HIGH_WATER_MARK = 64 * 1024;
+
+const byteLength = (hwm: number) => new ByteLengthQueuingStrategy({ highWaterMark: hwm });
+
+/** An error for a transport that went away, with node's code. */
+export function transportClosed(message: string, cause?: unknown): Error {
+  return Object.assign(new Error(message, cause === undefined ? undefined : { cause }), { code: 'ECONNRESET' });
+}
+
+/**
+ * A Node-style socket as a transport. Turns Nagle off (`setNoDelay`), since TLS already sends
+ * whole records and the connection coalesces its own writes. Closing the writable ends the
+ * socket (FIN); aborting or cancelling destroys it.
+ */
+export function fromSocket(socket: SocketLike, { highWaterMark = DEFAULT_HIGH_WATER_MARK } = {}): Transport {
+  socket.setNoDelay?.(true);
+  let closed = false;
+  let failure: Error | undefined;
+  const readable = new ReadableStream<Uint8Array>({
+    start(controller) {
+      socket.on('data', (d: Uint8Array) => {
+        if (closed) return;
+        controller.enqueue(new Uint8Array(d.buffer, d.byteOffset, d.byteLength));
+        if ((controller.desiredSize ?? 1) <= 0) socket.pause();
+      });
+      socket.on('end', () => {
+        if (closed) return;
+        closed = true;
+        controller.close();
+      });
+      socket.on('error', (e: Error) => {
+        failure = e;
+        if (closed) return;
+        closed = true;
+        controller.error(e);
+      });
+      socket.on('close', () => {
+        if (closed) return;
+        closed = true;
+        controller.error(failure ?? transportClosed('the socket closed'));
+      });
+    },
+    pull() {
+      socket.resume();
+    },
+    cancel() {
+      closed = true;
+      socket.destroy();
+    },
+  }, byteLength(highWaterMark));
+
+  const writable = new WritableStream<Uint8Array>({
+    write(chunk) {
+      if (socket.destroyed) throw failure ?? transportClosed('the socket is closed');
+      if (socket.write(chunk)) return;
+      // The socket's buffer is full: wait for it to drain (or to die).
+      return new Promise<void>((resolve, reject) => {
+        const done = (e?: Error) => {
+          unlisten();
+          if (e || socket.destroyed) reject(e ?? failure ?? transportClosed('the socket closed'));
+          else resolve();
+        };
+        const onDrain = () => done();
+        const onClose = () => done(failure ?? transportClosed('the socket closed'));
+        const unlisten = () => {
+          const off = (socket.off ?? socket.removeListener)?.bind(socket);
+          off?.('drain', onDrain);
+          off?.('close', onClose);
+        };
+        socket.once('drain', onDrain);
+        socket.once('close', onClose);
+      });
+    },
+    close() {
+      return new Promise<void>((resolve) => socket.end(resolve));
+    },
+    abort(reason) {
+      socket.destroy(reason instanceof Error ? reason : undefined);
+    },
+  }, byteLength(highWaterMark));
+  return { readable, writable };
+}
+
+const WS_CONNECTING = 0;
+const WS_OPEN = 1;
+
+/**
+ * A WebSocket as a transport: binary frames carry ciphertext both ways. A text frame is an
+ * error. Closing the writable closes the WebSocket (which has no half-close). A close with a
+ * code other than 1000 (normal) errors the readable with the code and reason, so a relay's
+ * refusal reaches the caller. Sending waits while `bufferedAmount` is above `highWaterMark`.
+ *
+ * The WebSocket API cannot pause receiving, so the reading side's backpressure must come from
+ * the other end (the relay pauses its TCP socket while the WebSocket is backed up).
+ */
+export function fromWebSocket(ws: WebSocketLike, { highWaterMark = DEFAULT_HIGH_WATER_MARK } = {}): Transport {
+  ws.binaryType = 'arraybuffer';
+  let closeError: Error | undefined;
+  let ended = false;
+  const opened = new Promise<void>((resolve, reject) => {
+    if (ws.readyState === WS_OPEN) return resolve();
+    if (ws.readyState !== WS_CONNECTING) return reject(transportClosed('the WebSocket is already closed'));
+    ws.addEventListener('open', () => resolve(), { once: true });
+    ws.addEventListener('close', (ev) => reject(closeReason(ev)), { once: true });
+  });
+  opened.catch(() => {});
+
+  const readable = new ReadableStream<Uint8Array>({
+    start(controller) {
+      ws.addEventListener('message', (ev) => {
+        if (ended) return;
+        if (typeof ev.data === 'string') {
+          ended = true;
+          controller.error(new TypeError('the WebSocket sent a text frame; TLS needs binary frames'));
+          ws.close(1003, 'binary frames only');
+          return;
+        }
+        const data = ev.data instanceof ArrayBuffer ? new Uint8Array(ev.data)
+          : ArrayBuffer.isView(ev.data) ? new Uint8Array(ev.data.buffer, ev.data.byteOffset, ev.data.byteLength)
+          : undefined;
+        if (data) controller.enqueue(data);
+      });
+      ws.addEventListener('close', (ev) => {
+        if (ended) return;
+        ended = true;
+        if (ev.code === 1000 || ev.code === 1005) controller.close();
+        else controller.error((closeError = closeReason(ev)));
+      });
+    },
+    cancel() {
+      ended = true;
+      ws.close(1000);
+    },
+  });
+
+  const writable = new WritableStream<Uint8Array>({
+    async write(chunk) {
+      await opened;
+      if (ws.readyState !== WS_OPEN) throw closeError ?? transportClosed('the WebSocket is closed');
+      ws.send(chunk);
+      while (ws.bufferedAmount > highWaterMark && ws.readyState === WS_OPEN) {
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    },
+    close() {
+      ws.close(1000);
+    },
+    abort() {
+      ws.close(1000);
+    },
+  }, byteLength(highWaterMark));
+  return { readable, writable };
+}
+
+function closeReason(ev: { code?: number; reason?: string }): Error {
+  const why = ev.reason ? `: ${ev.reason}` : '';
+  return Object.assign(transportClosed(`the WebSocket closed with code ${ev.code ?? 'unknown'}${why}`), {
+    closeCode: ev.code, closeReason: ev.reason,
+  });
+}
+
+/**
+ * Two transports joined back to back in memory: what one writes, the other reads. Each
+ * direction buffers at most `highWaterMark` bytes before writes wait.
+ */
+export function memoryPair({ highWaterMark = DEFAULT_HIGH_WATER_MARK } = {}): [Transport, Transport] {
+  const ab = new TransformStream<Uint8Array, Uint8Array>(undefined, byteLength(highWaterMark), byteLength(highWaterMark));
+  const ba = new TransformStream<Uint8Array, Uint8Array>(undefined, byteLength(highWaterMark), byteLength(highWaterMark));
+  return [
+    { readable: ba.readable, writable: ab.writable },
+    { readable: ab.readable, writable: ba.writable },
+  ];
+}
+
+/** Anything {@link toTransport} accepts. */
+export type TransportLike = Transport | SocketLike | WebSocketLike;
+
+/** A transport from a stream pair, a Node-style socket or a WebSocket. */
+export function toTransport(t: TransportLike): Transport {
+  const o = t as Partial<Transport & SocketLike & WebSocketLike>;
+  if (o.readable instanceof ReadableStream && o.writable instanceof WritableStream) return t as Transport;
+  if (typeof o.send === 'function' && 'bufferedAmount' in o) return fromWebSocket(t as WebSocketLike);
+  if (typeof o.write === 'function' && typeof o.on === 'function') return fromSocket(t as SocketLike);
+  throw new TypeError('expected a transport: { readable, writable } streams, a socket or a WebSocket');
+}
