@@ -2,6 +2,7 @@
 // totals them all; exits non-zero if anything failed. This is `make test` and .ci/run.
 //   node test/all.mjs [--only node,deno,bun]
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 
@@ -13,6 +14,9 @@ const runs = [
   { name: 'node', cmd: [process.execPath, 'test/run.js'], minutes: 10 },
   { name: 'deno', cmd: [bin('deno'), 'run', '-A', 'test/run.js'], minutes: 10 },
   { name: 'bun', cmd: [bin('bun'), 'test/run.js'], minutes: 10 },
+  // The browser: headless Chromium drives the example page (Node runs the servers).
+  { name: 'chromium', cmd: [process.execPath, 'test/run.js', 'test/browser/chromium.test.js'], minutes: 10,
+    when: () => existsSync(join(root, 'test/browser/chromium.test.js')) },
 ];
 
 const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1].split(',') : null;
@@ -46,6 +50,7 @@ function run({ name, cmd, minutes }) {
 const results = [];
 for (const r of runs) {
   if (only && !only.includes(r.name)) continue;
+  if (r.when && !r.when()) continue;
   results.push(await run(r));
 }
 console.log('\n=== summary');
