@@ -135,6 +135,12 @@ export async function createServer(options: ServerOptions): Promise<TlsServer> {
 
 const MAX_READ = 16384;
 
+/** node:tls's error for a transport that ends before the handshake completes. */
+function disconnected(cause?: TlsError): TlsError {
+  return new TlsError('Client network socket disconnected before secure TLS connection was established',
+    { code: 'ECONNRESET', errors: cause?.errors, cause });
+}
+
 /**
  * An established (or establishing) TLS connection over a transport. Plaintext is read from
  * `readable` and written to `writable`; `closed` settles when the connection is over.
@@ -295,9 +301,7 @@ export class SecureConnection {
         const r = this.#conn.handshake();
         if (r === 'done') break;
         await this.#flush();
-        if (r === 'want-read' && !(await this.#fill())) {
-          throw new TlsError('the transport closed during the handshake', { code: 'ECONNRESET' });
-        }
+        if (r === 'want-read' && !(await this.#fill())) throw disconnected();
       }
       this.#checkIdentity();
       const c = this.#conn;
@@ -314,7 +318,9 @@ export class SecureConnection {
         else this.#flushTimer = setTimeout(() => { this.#flush().catch((e) => this.#fail(e)); }, 0);
       }
     } catch (e) {
-      throw this.#fail(e);
+      // OpenSSL's "unexpected eof" here means the peer hung up mid-handshake: say so as node does.
+      throw this.#fail(this.#transportEnded && e instanceof TlsError && e.reason === 'unexpected eof while reading'
+        ? disconnected(e) : e);
     }
   }
 
