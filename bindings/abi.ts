@@ -28,6 +28,8 @@ export const enum Io {
 /** `SSL_VERIFY_*` bits for `ow_ctx_set_verify`. */
 export const VERIFY_PEER = 1;
 export const VERIFY_FAIL_IF_NO_PEER_CERT = 2;
+/** The shim's own bit: verify and record the result, but never fail the handshake on it. */
+export const VERIFY_REPORT_ONLY = 0x100;
 
 export interface ShimExports {
   readonly memory: WebAssembly.Memory;
@@ -79,6 +81,8 @@ export interface ShimExports {
   ow_conn_servername(c: ConnPtr): CStr;
   ow_conn_verify_result(c: ConnPtr): number;
   ow_conn_session_reused(c: ConnPtr): number;
+  ow_conn_verify_error_depth(c: ConnPtr): number;
+  ow_conn_peer_signature(c: ConnPtr): CStr;
   ow_conn_alert(c: ConnPtr, which: number): number;
   ow_conn_peer_cert_count(c: ConnPtr): number;
   ow_conn_peer_cert(c: ConnPtr, i: number, len: number): BytePtr;
@@ -104,7 +108,8 @@ export const SHIM_FUNCTIONS = [
   'ow_conn_feed_eof', 'ow_conn_pending_out', 'ow_conn_drain', 'ow_conn_read', 'ow_conn_write',
   'ow_conn_pending_in', 'ow_conn_shutdown', 'ow_conn_shutdown_state', 'ow_conn_handshake_done',
   'ow_conn_version', 'ow_conn_cipher', 'ow_conn_cipher_standard', 'ow_conn_group', 'ow_conn_alpn',
-  'ow_conn_servername', 'ow_conn_verify_result', 'ow_conn_session_reused', 'ow_conn_alert',
+  'ow_conn_servername', 'ow_conn_verify_result', 'ow_conn_session_reused',
+  'ow_conn_verify_error_depth', 'ow_conn_peer_signature', 'ow_conn_alert',
   'ow_conn_peer_cert_count', 'ow_conn_peer_cert', 'ow_conn_peer_san',
   'ow_conn_get_session', 'ow_conn_set_session', 'ow_conn_session_count',
   'ow_store_new', 'ow_store_free', 'ow_store_add', 'ow_ctx_use_store',

@@ -121,7 +121,9 @@ export class TlsConnection {
     this.#host = host;
     const sni = servername !== undefined && !isIp(servername) ? servername : undefined;
     const heap = this.#inst.heap;
-    const checkHost = ctx.options.rejectUnauthorized !== false && options.checkHost !== false;
+    // The name is checked even with rejectUnauthorized: false: the result then shows in
+    // authorized/authorizationError instead of failing the handshake (as node:tls).
+    const checkHost = options.checkHost !== false;
     const fail = (e: Error) => {
       x.ow_conn_free(ptr);
       this.#ptr = NULL as ConnPtr;
@@ -365,6 +367,22 @@ export class TlsConnection {
     const v = this.verifyResult;
     if (v !== 0) return verifyCode(v);
     return this.handshakeDone ? 'NO_PEER_CERTIFICATE' : null;
+  }
+
+  /** Where in the peer's chain verification first failed (0 is the leaf), or -1. */
+  get verifyErrorDepth(): number {
+    return this.#inst.exports.ow_conn_verify_error_depth(this.#p);
+  }
+
+  /** OpenSSL's text for {@link verifyResult}, e.g. 'certificate has expired'; null when it is OK. */
+  get verifyError(): string | null {
+    const v = this.verifyResult;
+    return v === 0 ? null : this.#inst.heap.cstring(this.#inst.exports.ow_verify_error_string(v));
+  }
+
+  /** The signature scheme the peer signed the handshake with, e.g. 'ecdsa_secp256r1_sha256'. */
+  get peerSignatureScheme(): string | null {
+    return this.#inst.heap.cstring(this.#inst.exports.ow_conn_peer_signature(this.#p));
   }
 
   /** True when this connection resumed an earlier session. */

@@ -3,7 +3,7 @@
  * makes in node:tls. Option names, defaults and validation messages follow node:tls.
  * @module
  */
-import { NULL, VERIFY_FAIL_IF_NO_PEER_CERT, VERIFY_PEER, type CtxPtr, type StorePtr } from './abi.js';
+import { NULL, VERIFY_FAIL_IF_NO_PEER_CERT, VERIFY_PEER, VERIFY_REPORT_ONLY, type CtxPtr, type StorePtr } from './abi.js';
 import { TlsConnection, type ConnectionOptions } from './connection.js';
 import { TlsError, formatOpenSSLError, useAfterFree } from './errors.js';
 import type { Instance } from './loader.js';
@@ -137,8 +137,9 @@ export class SecureContext {
 
   #error(what: string): TlsError {
     const errors = drainErrors(this.#inst.exports, this.#inst.heap);
-    const detail = errors.length > 0 ? formatOpenSSLError(errors[0]) : 'unknown error';
-    return new TlsError(`${what}: ${detail}`, { errors });
+    // Some setters (groups, for one) refuse a value without queuing an error.
+    if (errors.length === 0) return new TlsError(`${what}: OpenSSL does not accept this value`, { code: 'ERR_TLS_INVALID_OPTION' });
+    return new TlsError(`${what}: ${formatOpenSSLError(errors[0])}`, { errors });
   }
 
   #check(r: number, what: string): void {
@@ -149,11 +150,14 @@ export class SecureContext {
     const { exports: x, heap } = this.#inst;
     const p = this.#ptr;
     const rejectUnauthorized = o.rejectUnauthorized !== false;
+    // As node:tls: rejectUnauthorized: false still verifies (chain and name) and reports the
+    // result in authorized/authorizationError; it only stops a failure from ending the handshake.
+    const relaxed = rejectUnauthorized ? 0 : VERIFY_REPORT_ONLY;
     if (this.isServer) {
-      const mode = o.requestCert ? VERIFY_PEER | (rejectUnauthorized ? VERIFY_FAIL_IF_NO_PEER_CERT : 0) : 0;
+      const mode = o.requestCert ? VERIFY_PEER | (rejectUnauthorized ? VERIFY_FAIL_IF_NO_PEER_CERT : relaxed) : 0;
       this.#check(x.ow_ctx_set_verify(p, mode), 'requestCert');
     } else {
-      this.#check(x.ow_ctx_set_verify(p, rejectUnauthorized ? VERIFY_PEER : 0), 'rejectUnauthorized');
+      this.#check(x.ow_ctx_set_verify(p, VERIFY_PEER | relaxed), 'rejectUnauthorized');
     }
     if (min || max) this.#check(x.ow_ctx_set_versions(p, min, max), 'minVersion/maxVersion');
     const strings: [keyof SecureContextOptions, string | undefined, (c: CtxPtr, s: never) => number][] = [

@@ -64,6 +64,16 @@ export function fromSocket(socket: SocketLike, { highWaterMark = DEFAULT_HIGH_WA
   socket.setNoDelay?.(true);
   let closed = false;
   let failure: Error | undefined;
+  let pendingError: Error | undefined;
+  // An error (a reset, say) must not discard bytes that arrived before it: a peer's fatal
+  // alert followed by a TCP reset is common, and the alert is the useful part. So the error
+  // is raised only once what was queued has been read.
+  const fail = (controller: ReadableStreamDefaultController<Uint8Array>, e: Error) => {
+    if (closed) return;
+    closed = true;
+    if ((controller.desiredSize ?? 0) >= highWaterMark) controller.error(e);
+    else pendingError = e;
+  };
   const readable = new ReadableStream<Uint8Array>({
     start(controller) {
       socket.on('data', (d: Uint8Array) => {
@@ -78,18 +88,17 @@ export function fromSocket(socket: SocketLike, { highWaterMark = DEFAULT_HIGH_WA
       });
       socket.on('error', (e: Error) => {
         failure = e;
-        if (closed) return;
-        closed = true;
-        controller.error(e);
+        fail(controller, e);
       });
-      socket.on('close', () => {
-        if (closed) return;
-        closed = true;
-        controller.error(failure ?? transportClosed('the socket closed'));
-      });
+      socket.on('close', () => fail(controller, failure ?? transportClosed('the socket closed')));
     },
-    pull() {
-      socket.resume();
+    pull(controller) {
+      if (pendingError && (controller.desiredSize ?? 0) >= highWaterMark) {
+        controller.error(pendingError); // everything before the error has been read
+        pendingError = undefined;
+        return;
+      }
+      if (!closed) socket.resume();
     },
     cancel() {
       closed = true;

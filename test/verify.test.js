@@ -112,7 +112,8 @@ t('a self-signed leaf is accepted when it is itself the trusted CA', () => {
 t('rejectUnauthorized: false connects, reporting why it is not authorized', () => {
   for (const [chain, key, code] of [
     ['expired-chain.pem', 'expired.key', 'CERT_HAS_EXPIRED'],
-    ['other-chain.pem', 'other.key', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY'],
+    // Verification goes on past the first error and reports the last, as node:tls does.
+    ['other-chain.pem', 'other.key', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE'],
   ]) {
     const { c, error } = attempt({ chain, key, client: { rejectUnauthorized: false }, conn: {} });
     assert.is(error, undefined);
@@ -121,11 +122,35 @@ t('rejectUnauthorized: false connects, reporting why it is not authorized', () =
   }
 });
 
-t('rejectUnauthorized: false with a servername still sends SNI but skips the name check', () => {
+t('rejectUnauthorized: false still checks the name, and reports a mismatch as node:tls does', () => {
   const { c, s, error } = attempt({ client: { rejectUnauthorized: false }, conn: { servername: 'wrong.example' } });
   assert.is(error, undefined);
   assert.is(s.servername, 'wrong.example');
-  assert.ok(c.authorized, 'the chain itself verified');
+  assert.not.ok(c.authorized);
+  assert.is(c.authorizationError, 'ERR_TLS_CERT_ALTNAME_INVALID');
+  assert.is(c.verifyError, 'hostname mismatch');
+  assert.is(c.verifyErrorDepth, 0);
+});
+
+t('a server with requestCert and rejectUnauthorized: false admits an unverified client and says why', () => {
+  const sctx = keep(openssl.createSecureContext({
+    isServer: true, cert: pem('ecdsa-chain.pem'), key: pem('ecdsa.key'), requestCert: true, rejectUnauthorized: false, ca: pem('ca.pem'),
+  }));
+  const cctx = keep(openssl.createSecureContext({ ca: pem('ca.pem'), cert: pem('other-chain.pem'), key: pem('other.key') }));
+  const c = keep(cctx.createConnection({ servername: 'localhost' }));
+  const s = keep(sctx.createConnection());
+  handshake(c, s);
+  assert.not.ok(s.authorized);
+  assert.is(s.authorizationError, 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'node:tls reports the same');
+  assert.is(s.peerCertificates().length, 1, 'the client certificate is still there to inspect');
+});
+
+t('a verified handshake reports the peer\'s signature scheme', () => {
+  const { c, error } = attempt();
+  assert.is(error, undefined);
+  assert.is(c.peerSignatureScheme, 'ecdsa_secp256r1_sha256');
+  assert.is(c.verifyError, null);
+  assert.is(c.verifyErrorDepth, -1);
 });
 
 t('several CAs in one PEM string, and as an array', () => {

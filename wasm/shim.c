@@ -96,6 +96,7 @@ typedef struct ow_ctx {
     SSL_CTX *ctx;
     int refs;   /* the host's reference plus one per live connection (callbacks use this) */
     int server;
+    int report_only;     /* verify, record the result, but never fail the handshake on it */
     X509 *leaf;          /* the certificate set last, so its key can be checked against it */
     unsigned char *alpn; /* server: protocols it accepts, in ALPN wire format; owned */
     unsigned int alpn_len;
@@ -168,12 +169,19 @@ OW_API void ow_ctx_free(ow_ctx *c)
     ctx_release(c);
 }
 
-/* mode is a combination of SSL_VERIFY_PEER (1) and SSL_VERIFY_FAIL_IF_NO_PEER_CERT (2). */
+/*
+ * mode is a combination of SSL_VERIFY_PEER (1), SSL_VERIFY_FAIL_IF_NO_PEER_CERT (2) and
+ * OW_VERIFY_REPORT_ONLY (0x100): verify the peer (chain and name) and record the result for
+ * SSL_get_verify_result, but let the handshake go on whatever it is, as node:tls does for
+ * rejectUnauthorized: false.
+ */
+#define OW_VERIFY_REPORT_ONLY 0x100
 OW_API int ow_ctx_set_verify(ow_ctx *c, int mode)
 {
-    if (c == NULL || (mode & ~(SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT)) != 0)
+    if (c == NULL || (mode & ~(SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT | OW_VERIFY_REPORT_ONLY)) != 0)
         return -1;
-    SSL_CTX_set_verify(c->ctx, mode, verify_cb);
+    c->report_only = (mode & OW_VERIFY_REPORT_ONLY) != 0;
+    SSL_CTX_set_verify(c->ctx, mode & ~OW_VERIFY_REPORT_ONLY, verify_cb);
     return 1;
 }
 
@@ -390,6 +398,7 @@ typedef struct ow_conn {
     int alert_received; /* last alert received, likewise */
     X509 *verified_leaf; /* the peer's leaf as verification saw it, kept even if it failed */
     int sessions;        /* client: how many resumable sessions (tickets) have arrived */
+    int verify_error_depth; /* where in the chain verification first failed, or -1 */
 } ow_conn;
 
 /* Client: counts new sessions so the host knows when to save one; keeps no reference. */
@@ -403,16 +412,24 @@ static int new_session_cb(SSL *ssl, SSL_SESSION *sess)
     return 0;
 }
 
-/* Changes no verdict: only keeps the leaf so a failure can be explained (its SANs). */
+/*
+ * Keeps the leaf so a failure can be explained (its SANs), and in report-only mode turns a
+ * failure into a recorded result instead of a failed handshake. OpenSSL still stores the error
+ * for SSL_get_verify_result.
+ */
 static int verify_cb(int ok, X509_STORE_CTX *store)
 {
     SSL *ssl = X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx());
     ow_conn *conn = ssl == NULL ? NULL : SSL_get_app_data(ssl);
     X509 *leaf = X509_STORE_CTX_get0_cert(store);
 
-    if (conn != NULL && conn->verified_leaf == NULL && leaf != NULL && X509_up_ref(leaf))
+    if (conn == NULL)
+        return ok;
+    if (conn->verified_leaf == NULL && leaf != NULL && X509_up_ref(leaf))
         conn->verified_leaf = leaf;
-    return ok;
+    if (!ok && conn->verify_error_depth < 0)
+        conn->verify_error_depth = X509_STORE_CTX_get_error_depth(store);
+    return conn->ctx->report_only ? 1 : ok;
 }
 
 static void info_cb(const SSL *ssl, int where, int ret)
@@ -439,6 +456,7 @@ OW_API ow_conn *ow_conn_new(ow_ctx *c, size_t bio_size)
     if (c == NULL || (conn = calloc(1, sizeof(*conn))) == NULL)
         return NULL;
     conn->alert_sent = conn->alert_received = -1;
+    conn->verify_error_depth = -1;
     if ((conn->ssl = SSL_new(c->ctx)) == NULL
         || !BIO_new_bio_pair(&inner, bio_size, &conn->net, bio_size)) {
         SSL_free(conn->ssl);
@@ -645,6 +663,22 @@ OW_API const char *ow_conn_servername(ow_conn *conn)
 OW_API long ow_conn_verify_result(ow_conn *conn)
 {
     return conn == NULL ? -1 : SSL_get_verify_result(conn->ssl);
+}
+
+/* The depth in the peer's chain (0 is the leaf) where verification first failed, or -1. */
+OW_API int ow_conn_verify_error_depth(ow_conn *conn)
+{
+    return conn == NULL ? -1 : conn->verify_error_depth;
+}
+
+/* Borrowed: the signature scheme the peer signed the handshake with, e.g. "ecdsa_secp256r1_sha256". */
+OW_API const char *ow_conn_peer_signature(ow_conn *conn)
+{
+    const char *name = NULL;
+
+    if (conn == NULL || !SSL_get0_peer_signature_name(conn->ssl, &name))
+        return NULL;
+    return name;
 }
 
 OW_API int ow_conn_session_reused(ow_conn *conn)
