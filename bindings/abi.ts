@@ -14,6 +14,8 @@ export type ConnPtr = Pointer<'ow_conn'>;
 export type BytePtr = Pointer<'uint8_t'>;
 export type CStr = Pointer<'char'>;
 export type StorePtr = Pointer<'X509_STORE'>;
+export type KeyPtr = Pointer<'EVP_PKEY'>;
+export type CertPtr = Pointer<'X509'>;
 export const NULL = 0 as Pointer<never>;
 
 /** Status codes of the TLS I/O calls: minus OpenSSL's `SSL_get_error()` values. */
@@ -95,6 +97,18 @@ export interface ShimExports {
   ow_store_free(s: StorePtr): void;
   ow_store_add(s: StorePtr, buf: BytePtr, len: number): number;
   ow_ctx_use_store(c: CtxPtr, s: StorePtr): number;
+
+  ow_conn_set_events(c: ConnPtr, what: number): number;
+  ow_conn_events(c: ConnPtr, len: number): BytePtr;
+  ow_conn_events_clear(c: ConnPtr): void;
+  ow_conn_set_verify_time(c: ConnPtr, when: number): number;
+
+  ow_key_generate(type: CStr, curve: CStr, bits: number): KeyPtr;
+  ow_key_free(k: KeyPtr): void;
+  ow_key_export(k: KeyPtr, der: number, len: number): BytePtr;
+  ow_cert_issue(key: KeyPtr, subject: CStr, issuer: CertPtr, issuerKey: KeyPtr, notBefore: number, notAfter: number, exts: CStr): CertPtr;
+  ow_cert_free(x: CertPtr): void;
+  ow_cert_export(x: CertPtr, der: number, len: number): BytePtr;
 }
 
 /** Every `ow_*` export the bindings use; the ABI test compares it with the module. */
@@ -113,4 +127,6 @@ export const SHIM_FUNCTIONS = [
   'ow_conn_peer_cert_count', 'ow_conn_peer_cert', 'ow_conn_peer_san',
   'ow_conn_get_session', 'ow_conn_set_session', 'ow_conn_session_count',
   'ow_store_new', 'ow_store_free', 'ow_store_add', 'ow_ctx_use_store',
+  'ow_conn_set_events', 'ow_conn_events', 'ow_conn_events_clear', 'ow_conn_set_verify_time',
+  'ow_key_generate', 'ow_key_free', 'ow_key_export', 'ow_cert_issue', 'ow_cert_free', 'ow_cert_export',
 ] as const satisfies readonly (keyof ShimExports)[];

@@ -54,7 +54,40 @@ export interface ConnectionOptions {
    * high-level `checkServerIdentity` option does.
    */
   checkHost?: boolean;
+  /**
+   * Called with each protocol message this side sends or receives, as OpenSSL's message
+   * callback sees it (so TLS 1.3's encrypted handshake is visible). Delivered after the step
+   * that produced it returns, never from inside OpenSSL.
+   */
+  onmessage?: (event: TlsMessageEvent) => void;
+  /** Called with each key-log line in the SSLKEYLOGFILE format (for Wireshark). Secret. */
+  onkeylog?: (line: string) => void;
+  /** Certificates are verified as at this time (ms since the epoch) instead of the clock's. */
+  verifyTime?: number;
 }
+
+/** One protocol message, from OpenSSL's message callback. */
+export interface TlsMessageEvent {
+  readonly direction: 'sent' | 'received';
+  /** 'handshake', 'alert', 'change_cipher_spec', 'application_data', 'record_header' or 'inner_content_type'. */
+  readonly contentType: string;
+  /** For handshake messages: 'ClientHello', 'ServerHello', 'Finished', ... */
+  readonly message?: string;
+  /** The protocol version, e.g. 0x0304. */
+  readonly version: number;
+  readonly bytes: Uint8Array;
+}
+
+const CONTENT_TYPES: Record<number, string> = {
+  20: 'change_cipher_spec', 21: 'alert', 22: 'handshake', 23: 'application_data',
+  256: 'record_header', 257: 'inner_content_type',
+};
+const HANDSHAKE_TYPES: Record<number, string> = {
+  0: 'HelloRequest', 1: 'ClientHello', 2: 'ServerHello', 4: 'NewSessionTicket', 5: 'EndOfEarlyData',
+  8: 'EncryptedExtensions', 11: 'Certificate', 12: 'ServerKeyExchange', 13: 'CertificateRequest',
+  14: 'ServerHelloDone', 15: 'CertificateVerify', 16: 'ClientKeyExchange', 20: 'Finished',
+  22: 'CertificateStatus', 24: 'KeyUpdate', 254: 'message_hash',
+};
 
 /** The cipher in use, as node's `tlsSocket.getCipher()` describes it. */
 export interface CipherInfo {
@@ -138,7 +171,53 @@ export class TlsConnection {
       const r = heap.withBytes(options.session, true, (b, n) => x.ow_conn_set_session(ptr, b, n));
       if (r < 0) throw fail(this.#error('session'));
     }
+    const what = (options.onmessage ? 1 : 0) | (options.onkeylog ? 2 : 0);
+    if (what) {
+      if (x.ow_conn_set_events(ptr, what) < 0) throw fail(this.#error('tracing'));
+      this.#onmessage = options.onmessage;
+      this.#onkeylog = options.onkeylog;
+    }
+    if (options.verifyTime !== undefined) {
+      if (!Number.isFinite(options.verifyTime) || options.verifyTime < 0) throw fail(new RangeError('verifyTime must be a time in ms since the epoch'));
+      x.ow_conn_set_verify_time(ptr, Math.floor(options.verifyTime / 1000));
+    }
     registry?.register(this, () => x.ow_conn_free(ptr), this);
+  }
+
+  #onmessage: ((e: TlsMessageEvent) => void) | undefined;
+  #onkeylog: ((line: string) => void) | undefined;
+
+  /** Hands queued trace and key-log events to their callbacks, outside any OpenSSL call. */
+  #deliver(): void {
+    if (!this.#onmessage && !this.#onkeylog) return;
+    const { exports: x, heap } = this.#inst;
+    const p = this.#ptr;
+    if (p === NULL) return;
+    const [buf, [len]] = heap.withOut(1, (out) => x.ow_conn_events(p, out));
+    if (buf === NULL || len === 0) return;
+    const events = heap.copyOut(buf, len);
+    x.ow_conn_events_clear(p);
+    const dv = new DataView(events.buffer);
+    const decoder = new TextDecoder();
+    for (let i = 0; i + 12 <= events.length;) {
+      const kind = events[i];
+      const n = dv.getUint32(i + 6, true);
+      const bytes = events.slice(i + 12, i + 12 + n);
+      if (kind === 2) this.#onkeylog?.(decoder.decode(bytes));
+      else if (kind === 1 && this.#onmessage) {
+        const type = dv.getUint16(i + 4, true);
+        const contentType = CONTENT_TYPES[type] ?? String(type);
+        this.#onmessage({
+          direction: events[i + 1] ? 'sent' : 'received',
+          contentType,
+          message: type === 22 && bytes.length > 0 ? HANDSHAKE_TYPES[bytes[0]] ?? `handshake_${bytes[0]}` : undefined,
+          version: dv.getUint16(i + 2, true),
+          bytes,
+        });
+      }
+      events.fill(0, i, i + 12 + n);
+      i += 12 + n;
+    }
   }
 
   get #p(): ConnPtr {
@@ -192,6 +271,7 @@ export class TlsConnection {
 
   /** Turns a step's status into its result, or throws. */
   #step<T>(status: number, ok: (n: number) => T): T | Want {
+    this.#deliver();
     if (status >= 0) return ok(status);
     if (status === Io.WantRead) return 'want-read';
     if (status === Io.WantWrite) return 'want-write';
@@ -271,7 +351,10 @@ export class TlsConnection {
     const { exports: x, heap } = this.#inst;
     const buf: BytePtr = heap.staging();
     const status = x.ow_conn_read(p, buf, Math.min(max, STAGING_SIZE));
-    if (status === Io.ZeroReturn) return 'closed';
+    if (status === Io.ZeroReturn) {
+      this.#deliver();
+      return 'closed';
+    }
     return this.#step(status, (n) => heap.copyOut(buf, n));
   }
 

@@ -21,3 +21,6 @@ export { connect, createServer, SecureConnection, TlsServer } from './tls.js';
 export type { ConnectOptions, PeerCertificate, ServerOptions } from './tls.js';
 export { fromSocket, fromWebSocket, memoryPair, toTransport } from './transports.js';
 export type { SocketLike, Transport, TransportLike, WebSocketLike } from './transports.js';
+export { TestPki, IssuedCertificate } from './pki.js';
+export type { IssueOptions, KeyType } from './pki.js';
+export type { TlsMessageEvent } from './connection.js';

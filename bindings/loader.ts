@@ -32,6 +32,58 @@ export interface LoadOptions {
    * since the epoch. Defaults to `Date.now()`.
    */
   now?: () => number;
+  /**
+   * Where OpenSSL's entropy comes from. `'host'` (the default) is `crypto.getRandomValues`.
+   *
+   * TEST ONLY: `{ testOnlySeed }` makes every random byte OpenSSL uses a function of the seed,
+   * so two runs with the same seed (and the same clock) produce byte-identical transcripts.
+   * Keys, nonces and tickets are then predictable by anyone who knows the seed: never use it
+   * for anything but tests. No other value is accepted.
+   */
+  entropy?: 'host' | { testOnlySeed: string | Uint8Array };
+}
+
+/** A deterministic byte stream from a seed (xoshiro128**; not cryptographic, test only). */
+function seededRandom(seed: string | Uint8Array): (out: Uint8Array) => void {
+  const bytes = typeof seed === 'string' ? new TextEncoder().encode(seed) : seed;
+  // Mix the seed into four 32-bit words (FNV-1a style, then splitmix32 per word).
+  let h = 0x811c9dc5;
+  for (const b of bytes) h = Math.imul(h ^ b, 0x01000193) >>> 0;
+  const s = new Uint32Array(4);
+  for (let i = 0; i < 4; i++) {
+    h = (h + 0x9e3779b9) >>> 0;
+    let z = h;
+    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
+    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
+    s[i] = (z ^ (z >>> 16)) >>> 0;
+  }
+  const rotl = (x: number, k: number) => ((x << k) | (x >>> (32 - k))) >>> 0;
+  const next = () => {
+    const r = Math.imul(rotl(Math.imul(s[1], 5) >>> 0, 7), 9) >>> 0;
+    const t = (s[1] << 9) >>> 0;
+    s[2] ^= s[0]; s[3] ^= s[1]; s[1] ^= s[2]; s[0] ^= s[3]; s[2] ^= t; s[3] = rotl(s[3], 11);
+    return r;
+  };
+  return (out) => {
+    for (let i = 0; i < out.length; i += 4) {
+      const r = next();
+      for (let j = 0; j < 4 && i + j < out.length; j++) out[i + j] = (r >>> (8 * j)) & 0xff;
+    }
+  };
+}
+
+function entropySource(option: LoadOptions['entropy']): (out: Uint8Array) => void {
+  if (option === undefined || option === 'host') {
+    return (out) => {
+      for (let i = 0; i < out.length; i += MAX_RANDOM_CHUNK) crypto.getRandomValues(out.subarray(i, Math.min(out.length, i + MAX_RANDOM_CHUNK)));
+    };
+  }
+  const keys = typeof option === 'object' && option !== null ? Object.keys(option) : [];
+  if (keys.length === 1 && keys[0] === 'testOnlySeed') {
+    const seed = (option as { testOnlySeed: unknown }).testOnlySeed;
+    if (typeof seed === 'string' || seed instanceof Uint8Array) return seededRandom(seed);
+  }
+  throw new TypeError("entropy must be 'host' or { testOnlySeed: string | Uint8Array } (deterministic, for tests only)");
 }
 
 /** One instance of the OpenSSL module: its own memory, error queue, DRBG and clock. */
@@ -103,14 +155,14 @@ const MAX_RANDOM_CHUNK = 65536; // crypto.getRandomValues' limit per call
 /**
  * The module's imports. `memory()` is late-bound: the memory is the module's own export.
  */
-function imports(mod: WebAssembly.Module, memory: () => WebAssembly.Memory, now: () => number) {
+function imports(mod: WebAssembly.Module, memory: () => WebAssembly.Memory, now: () => number,
+                 random: (out: Uint8Array) => void, virtualClock: boolean) {
   const view = () => new DataView(memory().buffer);
+  const start = now();
   const wasi: Record<string, (...a: never[]) => unknown> = {
     random_get(ptr: number, len: number): number {
       // Entropy for OpenSSL's seed source (wasm/seed.c); a throw here fails the DRBG, never weakens it.
-      const bytes = new Uint8Array(memory().buffer, ptr, len);
-      for (let i = 0; i < len; i += MAX_RANDOM_CHUNK)
-        crypto.getRandomValues(bytes.subarray(i, Math.min(len, i + MAX_RANDOM_CHUNK)));
+      random(new Uint8Array(memory().buffer, ptr, len));
       return WASI_ESUCCESS;
     },
     clock_time_get(id: number, _precision: bigint, out: number): number {
@@ -118,8 +170,8 @@ function imports(mod: WebAssembly.Module, memory: () => WebAssembly.Memory, now:
       if (id === 0) { // CLOCK_REALTIME
         const ms = now();
         ns = BigInt(Math.floor(ms)) * 1_000_000n + BigInt(Math.round((ms % 1) * 1e6));
-      } else if (id === 1) { // CLOCK_MONOTONIC
-        ns = BigInt(Math.round(performance.now() * 1e6));
+      } else if (id === 1) { // CLOCK_MONOTONIC: follows a virtual clock too, for reproducible runs
+        ns = BigInt(Math.round((virtualClock ? now() - start : performance.now()) * 1e6));
       } else {
         return WASI_EINVAL;
       }
@@ -166,6 +218,7 @@ function imports(mod: WebAssembly.Module, memory: () => WebAssembly.Memory, now:
  * `ERR_WASM_LOAD` when the module cannot be had, or the OpenSSL error when it does not start.
  */
 export async function instantiate(options: LoadOptions = {}): Promise<Instance> {
+  entropySource(options.entropy); // refuse a bad option before any work
   let mod: WebAssembly.Module;
   try {
     mod = await compile(options.wasm);
@@ -180,7 +233,8 @@ export async function instantiate(options: LoadOptions = {}): Promise<Instance> 
   };
   let inst: WebAssembly.Instance;
   try {
-    inst = await WebAssembly.instantiate(mod, imports(mod, memory, options.now ?? Date.now));
+    inst = await WebAssembly.instantiate(mod, imports(mod, memory, options.now ?? Date.now,
+      entropySource(options.entropy), options.now !== undefined));
   } catch (e) {
     throw loadError('instantiating', e);
   }

@@ -14,7 +14,7 @@
  */
 import type { StorePtr } from './abi.js';
 import { SecureContext, type SecureContextOptions } from './context.js';
-import type { CipherInfo, TlsConnection } from './connection.js';
+import type { CipherInfo, TlsConnection, TlsMessageEvent } from './connection.js';
 import { TlsError, type TlsAlert } from './errors.js';
 import { getOpenSSL, OpenSSL } from './openssl.js';
 import { toTransport, transportClosed, type Transport, type TransportLike } from './transports.js';
@@ -47,11 +47,17 @@ export interface ConnectOptions extends SecureContextOptions {
   openssl?: OpenSSL;
   /** Bytes buffered between OpenSSL and the transport in each direction (default 17 KiB). */
   bufferSize?: number;
+  /** Each protocol message sent or received (TLS 1.3's encrypted handshake included). */
+  onmessage?: (event: TlsMessageEvent) => void;
+  /** Each key-log line, SSLKEYLOGFILE format, for Wireshark. Secret: never log it in production. */
+  onkeylog?: (line: string) => void;
 }
 
 export interface ServerOptions extends SecureContextOptions {
   openssl?: OpenSSL;
   bufferSize?: number;
+  onmessage?: (event: TlsMessageEvent) => void;
+  onkeylog?: (line: string) => void;
 }
 
 /** Per instance: the bundled roots, parsed once into a store every default client context shares. */
@@ -91,6 +97,8 @@ export async function connect(transport: TransportLike, options: ConnectOptions 
       session: options.session,
       bufferSize: options.bufferSize,
       checkHost: options.checkServerIdentity === undefined,
+      onmessage: options.onmessage,
+      onkeylog: options.onkeylog,
     });
   } finally {
     if (owned) ctx.free(); // the connection keeps what it needs
@@ -112,7 +120,8 @@ export class TlsServer {
 
   /** Runs the server side of the handshake over `transport`; resolves when it is done. */
   async accept(transport: TransportLike): Promise<SecureConnection> {
-    const conn = this.secureContext.createConnection({ bufferSize: this.#options.bufferSize });
+    const { bufferSize, onmessage, onkeylog } = this.#options;
+    const conn = this.secureContext.createConnection({ bufferSize, onmessage, onkeylog });
     const tls = new SecureConnection(conn, toTransport(transport), {});
     await tls.handshake();
     return tls;

@@ -3,7 +3,7 @@
 
 WASM_OUT      := wasm/build/openssl.wasm
 WASM_MANIFEST := wasm/build/manifest.json
-SHIM_SOURCES  := wasm/shim.c wasm/seed.c
+SHIM_SOURCES  := wasm/shim.c wasm/seed.c wasm/pki.c
 SHIM_HEADERS  := wasm/shim.h
 
 SHIM_CFLAGS := -O2 -Wall -Wextra -Werror -Wno-unused-parameter $(OPENSSL_INCLUDES)

@@ -399,7 +399,70 @@ typedef struct ow_conn {
     X509 *verified_leaf; /* the peer's leaf as verification saw it, kept even if it failed */
     int sessions;        /* client: how many resumable sessions (tickets) have arrived */
     int verify_error_depth; /* where in the chain verification first failed, or -1 */
+    int keylog;            /* this connection asked for key-log lines */
+    unsigned char *events; /* queued trace and key-log events (see ow_conn_events); owned */
+    size_t events_len, events_cap;
 } ow_conn;
+
+/* Event kinds in the queue; each event is [kind u8][dir u8][version u16][type u16][len u32][bytes]. */
+#define OW_EVENT_MESSAGE 1 /* a protocol message, from the message callback */
+#define OW_EVENT_KEYLOG 2  /* one SSLKEYLOGFILE line */
+#define OW_EVENT_HEADER 12
+#define OW_EVENTS_MAX (4u << 20) /* a host that never drains loses events, not memory */
+
+static void event_push(ow_conn *conn, int kind, int dir, int version, int type,
+                       const void *buf, size_t len)
+{
+    size_t need = conn->events_len + OW_EVENT_HEADER + len;
+    unsigned char *e;
+
+    if (len > OW_EVENTS_MAX || need > OW_EVENTS_MAX)
+        return;
+    if (need > conn->events_cap) {
+        size_t cap = conn->events_cap ? conn->events_cap : 4096;
+        unsigned char *grown;
+
+        while (cap < need)
+            cap *= 2;
+        if ((grown = realloc(conn->events, cap)) == NULL)
+            return;
+        conn->events = grown;
+        conn->events_cap = cap;
+    }
+    e = conn->events + conn->events_len;
+    e[0] = (unsigned char)kind;
+    e[1] = (unsigned char)dir;
+    e[2] = (unsigned char)(version & 0xff);
+    e[3] = (unsigned char)((version >> 8) & 0xff);
+    e[4] = (unsigned char)(type & 0xff);
+    e[5] = (unsigned char)((type >> 8) & 0xff);
+    e[6] = (unsigned char)(len & 0xff);
+    e[7] = (unsigned char)((len >> 8) & 0xff);
+    e[8] = (unsigned char)((len >> 16) & 0xff);
+    e[9] = (unsigned char)((len >> 24) & 0xff);
+    e[10] = e[11] = 0;
+    if (len > 0)
+        memcpy(e + OW_EVENT_HEADER, buf, len);
+    conn->events_len = need;
+}
+
+static void msg_cb(int write_p, int version, int content_type, const void *buf, size_t len,
+                   SSL *ssl, void *arg)
+{
+    ow_conn *conn = SSL_get_app_data(ssl);
+
+    (void)arg;
+    if (conn != NULL)
+        event_push(conn, OW_EVENT_MESSAGE, write_p, version, content_type, buf, len);
+}
+
+static void keylog_cb(const SSL *ssl, const char *line)
+{
+    ow_conn *conn = SSL_get_app_data(ssl);
+
+    if (conn != NULL && conn->keylog && line != NULL)
+        event_push(conn, OW_EVENT_KEYLOG, 1, 0, 0, line, strlen(line));
+}
 
 /* Client: counts new sessions so the host knows when to save one; keeps no reference. */
 static int new_session_cb(SSL *ssl, SSL_SESSION *sess)
@@ -482,6 +545,8 @@ OW_API void ow_conn_free(ow_conn *conn)
     SSL_free(conn->ssl); /* frees the inner BIO, which unpairs it from ours */
     BIO_free(conn->net);
     X509_free(conn->verified_leaf);
+    if (conn->events != NULL)
+        OPENSSL_clear_free(conn->events, conn->events_cap); /* may hold key-log secrets */
     ctx_release(conn->ctx);
     free(conn);
 }
@@ -851,5 +916,51 @@ OW_API int ow_ctx_use_store(ow_ctx *c, X509_STORE *store)
     if (c == NULL || store == NULL)
         return -1;
     SSL_CTX_set1_cert_store(c->ctx, store);
+    return 1;
+}
+
+/* ---------------------------------------------------------------- tracing and key logging */
+
+/*
+ * Events are queued during a step and taken by the host after it, so that no host code runs
+ * inside OpenSSL. what: bit 1 traces protocol messages (the message callback: handshake
+ * messages, alerts, record headers, TLS 1.3's encrypted handshake too), bit 2 logs keys in
+ * the SSLKEYLOGFILE format.
+ */
+OW_API int ow_conn_set_events(ow_conn *conn, int what)
+{
+    if (conn == NULL || (what & ~3) != 0)
+        return -1;
+    SSL_set_msg_callback(conn->ssl, (what & 1) ? msg_cb : NULL);
+    /* The key-log callback lives on the context but only this connection's events are kept. */
+    if (what & 2)
+        SSL_CTX_set_keylog_callback(SSL_get_SSL_CTX(conn->ssl), keylog_cb);
+    conn->keylog = (what & 2) != 0;
+    return 1;
+}
+
+/* The queued events (borrowed until the next call on this connection); *len is set. */
+OW_API const uint8_t *ow_conn_events(ow_conn *conn, size_t *len)
+{
+    if (conn == NULL || len == NULL)
+        return NULL;
+    *len = conn->events_len;
+    return conn->events;
+}
+
+OW_API void ow_conn_events_clear(ow_conn *conn)
+{
+    if (conn != NULL && conn->events_len > 0) {
+        OPENSSL_cleanse(conn->events, conn->events_len);
+        conn->events_len = 0;
+    }
+}
+
+/* Certificate verification at a fixed time (seconds since the epoch) instead of the clock. */
+OW_API int ow_conn_set_verify_time(ow_conn *conn, double when)
+{
+    if (conn == NULL || when < 0)
+        return -1;
+    X509_VERIFY_PARAM_set_time(SSL_get0_param(conn->ssl), (time_t)when);
     return 1;
 }
