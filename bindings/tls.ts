@@ -85,6 +85,19 @@ async function defaultRootStore(openssl: OpenSSL): Promise<StorePtr> {
  * Mozilla's root certificates are trusted (`rootCertificates`).
  */
 export async function connect(transport: TransportLike, options: ConnectOptions = {}): Promise<SecureConnection> {
+  // Adapt the transport first, before any await, so that nothing it reports (a WebSocket's
+  // close code and reason, say) happens before anyone listens.
+  const t = toTransport(transport);
+  try {
+    return await connectOver(t, options);
+  } catch (e) {
+    t.readable.cancel(e).catch(() => {});
+    t.writable.abort(e).catch(() => {});
+    throw e;
+  }
+}
+
+async function connectOver(transport: Transport, options: ConnectOptions): Promise<SecureConnection> {
   const openssl = options.openssl ?? await getOpenSSL();
   const owned = options.secureContext === undefined;
   const ctx = options.secureContext
@@ -103,7 +116,7 @@ export async function connect(transport: TransportLike, options: ConnectOptions 
   } finally {
     if (owned) ctx.free(); // the connection keeps what it needs
   }
-  const tls = new SecureConnection(conn, toTransport(transport), options);
+  const tls = new SecureConnection(conn, transport, options);
   await tls.handshake();
   return tls;
 }
@@ -360,6 +373,7 @@ export class SecureConnection {
           this.#receivedClose = true;
           controller.close();
           if (this.#sentClose) await this.#closeTransport();
+          else void this.#awaitTransportEnd();
           return;
         }
         if (r === 'want-read' && !(await this.#fill())) {
@@ -401,6 +415,23 @@ export class SecureConnection {
     } catch (e) {
       throw this.#fail(e);
     }
+  }
+
+  /**
+   * After the peer's close_notify this side may still write (TLS half-close). Once the peer
+   * also ends the transport nothing more can be sent, so the connection closes by itself and
+   * `closed` settles.
+   */
+  async #awaitTransportEnd(): Promise<void> {
+    try {
+      while (!this.#finished && !this.#transportEnded) {
+        if (this.#filling) await this.#filling;
+        else if (!(await this.#fill())) break;
+      }
+    } catch {
+      // The transport failed after a clean TLS close: nothing was lost.
+    }
+    if (!this.#finished) await this.close().catch(() => {});
   }
 
   async #closeTransport(): Promise<void> {

@@ -140,6 +140,7 @@ export function fromSocket(socket: SocketLike, { highWaterMark = DEFAULT_HIGH_WA
 
 const WS_CONNECTING = 0;
 const WS_OPEN = 1;
+const WS_CLOSED = 3;
 
 /**
  * A WebSocket as a transport: binary frames carry ciphertext both ways. A text frame is an
@@ -154,11 +155,17 @@ export function fromWebSocket(ws: WebSocketLike, { highWaterMark = DEFAULT_HIGH_
   ws.binaryType = 'arraybuffer';
   let closeError: Error | undefined;
   let ended = false;
+  // The close event carries the code and reason (a relay's refusal, say); while the socket is
+  // CLOSING it has not arrived yet, so failures wait for it rather than say less.
+  const closedEvent = new Promise<Error>((resolve) => {
+    if (ws.readyState === WS_CLOSED) resolve(transportClosed('the WebSocket is already closed'));
+    else ws.addEventListener('close', (ev) => resolve(closeReason(ev)), { once: true });
+  });
   const opened = new Promise<void>((resolve, reject) => {
     if (ws.readyState === WS_OPEN) return resolve();
-    if (ws.readyState !== WS_CONNECTING) return reject(transportClosed('the WebSocket is already closed'));
+    if (ws.readyState !== WS_CONNECTING) return void closedEvent.then(reject);
     ws.addEventListener('open', () => resolve(), { once: true });
-    ws.addEventListener('close', (ev) => reject(closeReason(ev)), { once: true });
+    void closedEvent.then(reject);
   });
   opened.catch(() => {});
 
@@ -193,7 +200,7 @@ export function fromWebSocket(ws: WebSocketLike, { highWaterMark = DEFAULT_HIGH_
   const writable = new WritableStream<Uint8Array>({
     async write(chunk) {
       await opened;
-      if (ws.readyState !== WS_OPEN) throw closeError ?? transportClosed('the WebSocket is closed');
+      if (ws.readyState !== WS_OPEN) throw closeError ?? await closedEvent;
       ws.send(chunk);
       while (ws.bufferedAmount > highWaterMark && ws.readyState === WS_OPEN) {
         await new Promise((r) => setTimeout(r, 5));

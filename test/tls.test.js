@@ -38,6 +38,12 @@ function counting(transport) {
   };
 }
 
+function within(ms, promise) {
+  let timer;
+  return Promise.race([promise, new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`not settled after ${ms} ms`)), ms); })])
+    .finally(() => clearTimeout(timer));
+}
+
 async function readAll(readable) {
   const chunks = [];
   for await (const c of readable) chunks.push(c);
@@ -75,6 +81,15 @@ t('the last handshake flight and the first write leave in one transport write', 
   assert.is(text(r.value), 'GET / HTTP/1.1\r\n\r\n');
   await c.close();
   await s.close();
+});
+
+t('after the peer\'s close_notify and the end of its transport, closed settles by itself', async () => {
+  const { c, s } = await pair();
+  const sw = s.writable.getWriter();
+  await sw.write(enc('bye'));
+  await s.close(); // close_notify, then the server's side of the transport ends
+  assert.is(await readAll(c.readable), 'bye');
+  await within(5000, c.closed); // no close() from the client
 });
 
 t('close() closes at once; closed resolves; reads end', async () => {

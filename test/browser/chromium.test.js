@@ -1,0 +1,276 @@
+// The browser example in headless Chromium (Debian's /usr/bin/chromium, driven by
+// playwright-core): the page loads openssl.wasm from its bundle, runs TLS over a WebSocket to
+// the relay (dist/relay.js), and GETs https://localhost:PORT/ from a local HTTPS server.
+// Node runs the servers; everything listens on 127.0.0.1 with ephemeral ports, every test is
+// bounded by a timer, and the browser and every server are closed at the end.
+//   node test/run.js test/browser/chromium.test.js
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer as createHttpServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { extname, join, normalize, sep } from 'node:path';
+import process from 'node:process';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { createServer as createTlsServer } from '../../dist/index.js';
+import { createRelay } from '../../dist/relay.js';
+import { buildExample } from '../../examples/browser/build.mjs';
+
+const t = suite('chromium');
+const HOST = '127.0.0.1';
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const exampleDir = join(root, 'examples', 'browser');
+const pem = (name) => readFileSync(join(root, 'test', 'fixtures', name), 'utf8');
+const TEST_TIMEOUT = 30_000;
+
+// A hang anywhere fails the run instead of stalling it (playwright kills the browser on exit).
+const watchdog = setTimeout(() => {
+  console.error('chromium.test.js: timed out after 3 minutes');
+  process.exit(1);
+}, 180_000);
+watchdog.unref();
+
+/** `promise`, or a rejection naming `label` after `ms`; the timer is always cleared. */
+function guard(promise, label, ms = TEST_TIMEOUT) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${label}: timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+const cleanups = [];
+const defer = (fn) => cleanups.push(fn);
+
+/** Listens on an ephemeral port of 127.0.0.1; closing destroys its open sockets. */
+async function listen(server) {
+  const sockets = new Set();
+  server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
+  defer(() => new Promise((resolve) => {
+    for (const s of sockets) s.destroy();
+    server.close(() => resolve());
+  }));
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, HOST, resolve);
+  });
+  return server.address().port;
+}
+
+/** The group node:https negotiates with the page: the hybrid one only from OpenSSL 3.5 on. */
+function nativeGroup() {
+  const [major, minor] = process.versions.openssl.split('.').map(Number);
+  return major > 3 || (major === 3 && minor >= 5) ? 'X25519MLKEM768' : 'x25519';
+}
+
+const marker = `browser-ok-${Math.random().toString(36).slice(2)}`;
+const env = {};
+
+t.before(async () => {
+  await guard((async () => {
+    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing (scripts/install-deps.sh installs it)`);
+
+    // The bundle, built fresh into a directory of its own.
+    const bundleDir = await mkdtemp(join(tmpdir(), 'openssl-wasm-example-'));
+    defer(() => rm(bundleDir, { recursive: true, force: true }));
+    await buildExample({ outdir: bundleDir });
+
+    // Target 1: node:https with the RSA chain (the runtime's own OpenSSL).
+    const httpsServer = createHttpsServer({ cert: pem('rsa-chain.pem'), key: pem('rsa.key') }, (req, res) => {
+      res.setHeader('content-type', 'text/plain; charset=utf-8');
+      res.end(`${marker} ${req.method} ${req.url} ${req.headers.host} ${req.socket.getProtocol()}`);
+    });
+    httpsServer.on('tlsClientError', () => {});
+    env.httpsPort = await listen(httpsServer);
+    defer(() => httpsServer.closeAllConnections());
+
+    // Target 2: HTTPS terminated by openssl-wasm itself (OpenSSL 3.5), for the hybrid group.
+    const wasmTls = await createTlsServer({ cert: pem('rsa-chain.pem'), key: pem('rsa.key') });
+    defer(() => wasmTls.close());
+    env.wasmPort = await listen(net.createServer((socket) => {
+      socket.on('error', () => {});
+      serveWasmHttps(wasmTls, socket).catch(() => socket.destroy());
+    }));
+
+    // A port where nothing listens (allowlisted: the relay's TCP error reaches the page).
+    const probe = net.createServer();
+    await new Promise((resolve) => probe.listen(0, HOST, resolve));
+    env.deadPort = probe.address().port;
+    await new Promise((resolve) => probe.close(resolve));
+
+    // The page's server: index.html, the bundle and openssl.wasm, and config.json.
+    const page = createHttpServer((req, res) => {
+      servePage(req, res, bundleDir).catch(() => { res.writeHead(500); res.end(); });
+    });
+    env.pagePort = await listen(page);
+    env.origin = `http://${HOST}:${env.pagePort}`;
+
+    // The relay on its own port, allowing only the test targets and only the page's origin.
+    env.relay = await createRelay({
+      port: 0,
+      allow: [`localhost:${env.httpsPort}`, `localhost:${env.wasmPort}`, `localhost:${env.deadPort}`],
+      origins: [env.origin],
+    });
+    defer(() => env.relay.close());
+
+    env.browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+        '--disable-component-update', '--disable-sync', '--no-first-run'],
+      timeout: 30_000,
+    });
+    defer(() => env.browser.close());
+  })(), 'setup', 90_000);
+});
+
+t.after(async () => {
+  await guard((async () => {
+    for (const fn of cleanups.splice(0).reverse()) {
+      try { await fn(); } catch { /* keep cleaning up */ }
+    }
+  })(), 'cleanup', 20_000);
+  clearTimeout(watchdog);
+});
+
+const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.map': 'application/json', '.wasm': 'application/wasm' };
+
+async function servePage(req, res, bundleDir) {
+  const { pathname } = new URL(req.url, 'http://x');
+  if (pathname === '/config.json') {
+    res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+    return res.end(JSON.stringify({
+      relay: env.relay.url, target: `localhost:${env.httpsPort}`, servername: 'localhost', ca: pem('ca.pem'),
+    }));
+  }
+  const [base, rel] = pathname.startsWith('/dist/') ? [bundleDir, pathname.slice(6)]
+    : pathname === '/' || pathname === '/index.html' ? [exampleDir, 'index.html'] : [];
+  const file = base && normalize(join(base, decodeURIComponent(rel)));
+  if (!file || !file.startsWith(base + sep) || !existsSync(file)) {
+    res.writeHead(404);
+    return res.end('not found');
+  }
+  res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store' });
+  res.end(await readFile(file));
+}
+
+/** One HTTPS exchange with openssl-wasm as the server: read the request, answer, close. */
+async function serveWasmHttps(server, socket) {
+  const tls = await server.accept(socket);
+  const reader = tls.readable.getReader();
+  let request = '';
+  while (!request.includes('\r\n\r\n')) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    request += new TextDecoder().decode(value);
+  }
+  const body = new TextEncoder().encode(`${marker} wasm server ${tls.protocol} ${tls.group}`);
+  const head = `HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`;
+  const writer = tls.writable.getWriter();
+  await writer.write(new Uint8Array([...new TextEncoder().encode(head), ...body]));
+  await writer.close(); // close_notify; the transport closes once the client's arrives
+  try { while (!(await reader.read()).done); } catch { /* the client may just cut */ }
+}
+
+const IDS = ['state', 'protocol', 'cipher', 'group', 'authorized', 'status-line', 'ws-close', 'error', 'body'];
+
+/** Opens the page at `origin` with `query`, waits for it to finish, returns what it shows. */
+async function runPage(query, origin = env.origin) {
+  const context = await env.browser.newContext();
+  const log = [];
+  try {
+    const page = await context.newPage();
+    page.on('console', (m) => log.push(`console.${m.type()}: ${m.text()}`));
+    page.on('pageerror', (e) => log.push(`pageerror: ${e.message}`));
+    await page.goto(`${origin}/?${new URLSearchParams({ run: '1', ...query })}`);
+    await page.waitForFunction(() => ['done', 'error'].includes(document.body.dataset.state), null, { timeout: 20_000 })
+      .catch((e) => { throw new Error(`${e.message}\n${log.join('\n')}`); });
+    const shown = { pageState: await page.evaluate(() => document.body.dataset.state), log: log.join('\n') };
+    for (const id of IDS) shown[id] = await page.textContent(`#${id}`);
+    return shown;
+  } finally {
+    await context.close();
+  }
+}
+
+/** A test under the timeout guard. */
+const test = (name, body) => t(name, () => guard(body(), name));
+
+test('the page GETs https://localhost:PORT/ (node:https) through the relay', async () => {
+  const shown = await runPage({});
+  assert.is(shown.pageState, 'done', `${shown.error}\n${shown.log}`);
+  assert.is(shown.protocol, 'TLSv1.3');
+  assert.is(shown.group, nativeGroup());
+  assert.match(shown.cipher, /^TLS_/);
+  assert.is(shown.authorized, 'verified for localhost');
+  assert.is(shown['status-line'], 'HTTP/1.1 200 OK');
+  assert.is(shown.body, `${marker} GET / localhost:${env.httpsPort} TLSv1.3`);
+});
+
+test('the page negotiates TLSv1.3 with X25519MLKEM768 against an OpenSSL 3.5 server', async () => {
+  const shown = await runPage({ target: `localhost:${env.wasmPort}` });
+  assert.is(shown.pageState, 'done', `${shown.error}\n${shown.log}`);
+  assert.is(shown.protocol, 'TLSv1.3');
+  assert.is(shown.group, 'X25519MLKEM768');
+  assert.is(shown.cipher, 'TLS_AES_256_GCM_SHA384');
+  assert.is(shown.body, `${marker} wasm server TLSv1.3 X25519MLKEM768`);
+});
+
+test('a target outside the allowlist: the page shows the relay\'s refusal (4003 and its reason)', async () => {
+  const outside = 'localhost:9999'; // ephemeral ports are above 32767
+  const shown = await runPage({ target: outside });
+  assert.is(shown.pageState, 'error');
+  assert.match(shown.error, `target ${outside} is not allowed`);
+  assert.match(shown.error, '4003');
+  assert.is(shown['ws-close'], `4003 target ${outside} is not allowed`);
+  assert.is(shown.protocol, '-');
+});
+
+test('an allowed target that refuses TCP: the page shows 1011 and ECONNREFUSED', async () => {
+  const shown = await runPage({ target: `localhost:${env.deadPort}` });
+  assert.is(shown.pageState, 'error');
+  assert.match(shown.error, 'ECONNREFUSED');
+  assert.is(shown['ws-close'], `1011 ECONNREFUSED (localhost:${env.deadPort})`);
+});
+
+test('a page from another origin is refused by the relay', async () => {
+  // The same page served from http://localhost:PORT is another origin than http://127.0.0.1:PORT.
+  const shown = await runPage({}, `http://localhost:${env.pagePort}`);
+  assert.is(shown.pageState, 'error');
+  assert.is(shown['ws-close'], `4003 origin http://localhost:${env.pagePort} is not allowed`);
+});
+
+test('the hand-run demo, examples/browser/serve.mjs, works as its README says', async () => {
+  const child = spawn(process.execPath, [join(exampleDir, 'serve.mjs'), '--port', '0', '--https-port', '0'], {
+    cwd: root, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (d) => { out += d; });
+  child.stderr.on('data', (d) => { out += d; });
+  const exited = new Promise((resolve) => child.on('exit', resolve));
+  try {
+    const url = await new Promise((resolve, reject) => {
+      const check = () => {
+        const m = /open:\s+(http:\/\/127\.0\.0\.1:\d+)\//.exec(out);
+        if (m) resolve(m[1]);
+      };
+      child.stdout.on('data', check);
+      child.on('exit', (code) => reject(new Error(`serve.mjs exited with ${code}:\n${out}`)));
+    });
+    const shown = await runPage({}, url);
+    assert.is(shown.pageState, 'done', `${shown.error}\n${shown.log}\n${out}`);
+    assert.is(shown.protocol, 'TLSv1.3');
+    assert.match(shown.body, /^Hello from the demo HTTPS server!\nGET \/ over TLSv1\.3/);
+  } finally {
+    child.kill('SIGTERM');
+    const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r('timeout'), 5000))]);
+    if (code === 'timeout') child.kill('SIGKILL');
+  }
+});
+
+t.run();
