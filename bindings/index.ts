@@ -24,3 +24,5 @@ export type { SocketLike, Transport, TransportLike, WebSocketLike } from './tran
 export { TestPki, IssuedCertificate } from './pki.js';
 export type { IssueOptions, KeyType } from './pki.js';
 export type { TlsMessageEvent } from './connection.js';
+export { Sandbox, SandboxClock, SandboxError, SandboxPeer, Wire, WireDirection, WireRecord } from './sandbox.js';
+export type { Direction, InterceptResult, Interceptor, PeerStatus, SandboxConnectionOptions, SandboxOptions, SandboxSideOptions, Side } from './sandbox.js';

@@ -129,7 +129,12 @@ export function fromSocket(socket: SocketLike, { highWaterMark = DEFAULT_HIGH_WA
       });
     },
     close() {
-      return new Promise<void>((resolve) => socket.end(resolve));
+      // end()'s callback never comes for a socket already destroyed: don't wait for it then.
+      if (socket.destroyed) return;
+      return new Promise<void>((resolve) => {
+        socket.once('close', () => resolve());
+        socket.end(() => resolve());
+      });
     },
     abort(reason) {
       socket.destroy(reason instanceof Error ? reason : undefined);
