@@ -269,6 +269,15 @@ export class TlsConnection {
     return text;
   }
 
+  /** Copies as much of `bytes` as fits into the staging buffer: its address and the count. */
+  #stage(bytes: Uint8Array): [BytePtr, number] {
+    const heap = this.#inst.heap;
+    const buf = heap.staging();
+    const n = Math.min(bytes.length, STAGING_SIZE);
+    heap.u8().set(bytes.subarray(0, n), buf);
+    return [buf, n];
+  }
+
   /** Turns a step's status into its result, or throws. */
   #step<T>(status: number, ok: (n: number) => T): T | Want {
     this.#deliver();
@@ -303,11 +312,8 @@ export class TlsConnection {
     if (typeof data === 'string') throw new TypeError('feed() takes ciphertext bytes, not a string');
     const bytes = toBytes(data);
     if (bytes.length === 0) return 0;
-    const { exports: x, heap } = this.#inst;
-    const buf = heap.staging();
-    const n = Math.min(bytes.length, STAGING_SIZE);
-    heap.u8().set(bytes.subarray(0, n), buf);
-    const r = x.ow_conn_feed(p, buf, n);
+    const [buf, n] = this.#stage(bytes);
+    const r = this.#inst.exports.ow_conn_feed(p, buf, n);
     if (r < 0) throw new TlsError('cannot feed: the transport was already ended with feedEnd()', { code: 'ERR_TLS_FEED_AFTER_END' });
     return r;
   }
@@ -367,10 +373,8 @@ export class TlsConnection {
     const p = this.#live();
     const bytes = toBytes(data);
     if (bytes.length === 0) return 0;
-    const { exports: x, heap } = this.#inst;
-    const buf = heap.staging();
-    const n = Math.min(bytes.length, STAGING_SIZE);
-    heap.u8().set(bytes.subarray(0, n), buf);
+    const x = this.#inst.exports;
+    const [buf, n] = this.#stage(bytes);
     try {
       return this.#step(x.ow_conn_write(p, buf, n), (m) => m);
     } finally {

@@ -185,3 +185,41 @@ export function concat(chunks) {
   for (const c of chunks) { out.set(c, i); i += c.length; }
   return out;
 }
+
+/** `promise`, or a rejection naming `label` after `ms`; the timer is always cleared. */
+export function guard(promise, label, ms) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${label}: timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Cleanups run in reverse order, each one's failure ignored so the rest still run. */
+export class Scope {
+  #stack = [];
+  defer(fn) { this.#stack.push(fn); }
+  async close() {
+    for (const fn of this.#stack.splice(0).reverse()) {
+      try { await fn(); } catch { /* keep cleaning up */ }
+    }
+  }
+}
+
+/**
+ * Test scaffolding for a suite whose tests hold sockets, servers or processes: `guard` with
+ * the suite's timeout, and `test(name, body)` whose body gets a Scope, runs under the timeout
+ * and always cleans up (so a hang fails the test instead of the run).
+ */
+export function scaffold(suite, timeout) {
+  const guarded = (promise, label, ms = timeout) => guard(promise, label, ms);
+  const test = (name, body) => suite(name, async () => {
+    const scope = new Scope();
+    try {
+      await guarded(body(scope), name);
+    } finally {
+      await guarded(scope.close(), `${name} (cleanup)`, 5000);
+    }
+  });
+  return { guard: guarded, test };
+}

@@ -17,48 +17,17 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import net from 'node:net';
 import { connect, createServer, TlsError } from '../dist/index.js';
-import { pem } from './helpers.js';
+import { pem, scaffold } from './helpers.js';
 import { fixture, HOST, runPeerClient, startGnuTLSServer, startOpenSSLServer, tempDir } from './peers.js';
 
 const t = suite('interop');
 
 const TIMEOUT = 15_000;
+const { guard, test } = scaffold(t, TIMEOUT);
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 // ------------------------------------------------------------------ test scaffolding
-
-/** `promise`, or a rejection naming `label` after `ms`; the timer is always cleared. */
-function guard(promise, label, ms = TIMEOUT) {
-  let timer;
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${label}: timed out after ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-/** Cleanups run in reverse order, each one's failure ignored so the rest still run. */
-class Scope {
-  #stack = [];
-  defer(fn) { this.#stack.push(fn); }
-  async close() {
-    for (const fn of this.#stack.splice(0).reverse()) {
-      try { await fn(); } catch { /* keep cleaning up */ }
-    }
-  }
-}
-
-/** A test whose body gets a Scope, runs under the timeout guard, and always cleans up. */
-function test(name, body) {
-  t(name, async () => {
-    const scope = new Scope();
-    try {
-      await guard(body(scope), name);
-    } finally {
-      await guard(scope.close(), `${name} (cleanup)`, 5000);
-    }
-  });
-}
 
 /** The first certificate of a PEM file, as DER. */
 function leafDer(name) {

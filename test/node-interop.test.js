@@ -6,7 +6,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import net from 'node:net';
 import tls from 'node:tls';
-import { getOpenSSL, pem, runtime, SocketDriver, text } from './helpers.js';
+import { getOpenSSL, pem, runtime, scaffold, SocketDriver, text } from './helpers.js';
 import { TlsError } from '../dist/index.js';
 
 const t = suite('node-interop');
@@ -15,15 +15,7 @@ t.before(async () => { openssl = await getOpenSSL(); });
 
 const HOST = '127.0.0.1';
 const TIMEOUT = 10_000;
-
-/** `promise`, or a rejection naming `label` after `ms`; the timer is always cleared. */
-function guard(promise, label, ms = TIMEOUT) {
-  let timer;
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${label}: timed out after ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
+const { guard, test } = scaffold(t, TIMEOUT);
 
 /** Resolves with the first `event` of `emitter` (its first argument), rejects on 'error'. */
 function once(emitter, event) {
@@ -32,29 +24,6 @@ function once(emitter, event) {
     const onError = (e) => { emitter.off(event, onEvent); reject(e); };
     emitter.once(event, onEvent);
     emitter.once('error', onError);
-  });
-}
-
-/** Cleanups run in reverse order, each one's failure ignored so the rest still run. */
-class Scope {
-  #stack = [];
-  defer(fn) { this.#stack.push(fn); }
-  async close() {
-    for (const fn of this.#stack.splice(0).reverse()) {
-      try { await fn(); } catch { /* keep cleaning up */ }
-    }
-  }
-}
-
-/** A test whose body gets a Scope, runs under the timeout guard, and always cleans up. */
-function test(name, body) {
-  t(name, async () => {
-    const scope = new Scope();
-    try {
-      await guard(body(scope), name);
-    } finally {
-      await guard(scope.close(), `${name} (cleanup)`, 5000);
-    }
   });
 }
 

@@ -12,48 +12,17 @@ import tls from 'node:tls';
 import { WebSocket as WsWebSocket } from 'ws';
 import { connect, getOpenSSL } from '../dist/index.js';
 import { createRelay } from '../dist/relay.js';
-import { pem, text } from './helpers.js';
+import { pem, scaffold, Scope, text } from './helpers.js';
 
 const t = suite('relay');
 // Loaded first, so that connect() wraps a WebSocket before its first event can arrive.
 t.before(async () => { await getOpenSSL(); });
 const HOST = '127.0.0.1';
 const TIMEOUT = 15_000;
+const { guard, test } = scaffold(t, TIMEOUT);
 /** The runtime's WebSocket client: the global one (Deno, Bun, Node 22+), else the ws package's. */
 const WebSocketClient = globalThis.WebSocket ?? WsWebSocket;
 const CA = pem('ca.pem');
-
-/** `promise`, or a rejection naming `label` after `ms`; the timer is always cleared. */
-function guard(promise, label, ms = TIMEOUT) {
-  let timer;
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${label}: timed out after ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-/** Cleanups run in reverse order, each one's failure ignored so the rest still run. */
-class Scope {
-  #stack = [];
-  defer(fn) { this.#stack.push(fn); }
-  async close() {
-    for (const fn of this.#stack.splice(0).reverse()) {
-      try { await fn(); } catch { /* keep cleaning up */ }
-    }
-  }
-}
-
-/** A test whose body gets a Scope, runs under the timeout guard, and always cleans up. */
-function test(name, body) {
-  t(name, async () => {
-    const scope = new Scope();
-    try {
-      await guard(body(scope), name);
-    } finally {
-      await guard(scope.close(), `${name} (cleanup)`, 5000);
-    }
-  });
-}
 
 /** Listens on an ephemeral port of 127.0.0.1; the scope destroys its sockets and closes it. */
 async function listen(scope, server) {
