@@ -1,5 +1,6 @@
 # openssl-wasm: `make` fetches OpenSSL (once), builds libcrypto/libssl for wasm32 (only when
-# their inputs change), links the shim into wasm/build/openssl.wasm, and builds the TypeScript.
+# their inputs change), links the shim into one module per flavor (wasm/build/openssl.wasm and
+# openssl-full.wasm; see wasm/flavors/), and builds the TypeScript.
 JOBS ?= $(shell nproc)
 export NODE_PATH ?= /usr/share/nodejs
 
@@ -19,7 +20,7 @@ deps:
 test: all
 	node test/all.mjs
 
-wasm: $(WASM_OUT) $(WASM_MANIFEST)
+wasm: $(WASM_OUTPUTS)
 
 # The package: compiled bindings and the module beside them, as `exports` in package.json names them.
 ROOTS_TS   := bindings/root-certificates.ts
@@ -37,16 +38,15 @@ dist/index.js: $(TS_SOURCES) tsconfig.json $(NPM_STAMP)
 	npx tsc -p .
 	@touch $@
 
-dist/openssl.wasm: $(WASM_OUT)
+DIST_WASM := $(patsubst wasm/build/%,dist/%,$(WASM_OUTPUTS))
+
+$(DIST_WASM): dist/%: wasm/build/%
 	@mkdir -p dist && cp $< $@
 
-dist/manifest.json: $(WASM_MANIFEST)
-	@mkdir -p dist && cp $< $@
-
-bindings: dist/index.js dist/openssl.wasm dist/manifest.json
+bindings: dist/index.js $(DIST_WASM)
 
 clean:
-	rm -rf $(WASM_OUT) $(WASM_MANIFEST) dist $(ROOTS_TS)
+	rm -rf $(WASM_OUTPUTS) dist $(ROOTS_TS)
 
 distclean:
 	rm -rf wasm/build

@@ -2,7 +2,7 @@
 // Benchmarks: openssl-wasm beside native node:tls (and node-forge and subtls where they can run),
 // in one process run. A benchmark, not a test: it asserts nothing.
 //
-//   node bench/run.mjs [--quick] [--json out.json]
+//   node bench/run.mjs [--quick] [--json out.json] [--only sections] [--flavor small|full]
 //
 // See bench/README.md for what each figure means and its caveats.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -28,8 +28,12 @@ const onlyIndex = argv.indexOf('--only');
 const ONLY = onlyIndex >= 0 ? new Set(argv[onlyIndex + 1].split(',')) : null;
 const SECTIONS = ['handshake', 'memory', 'bulk', 'crypto', 'ping', 'heap', 'size', 'cold'];
 const want = (section) => !ONLY || ONLY.has(section);
-if (argv.includes('--help') || argv.includes('-h') || (ONLY && [...ONLY].some((x) => !SECTIONS.includes(x)))) {
-  console.log(`usage: node bench/run.mjs [--quick] [--json out.json] [--only ${SECTIONS.join(',')}]`);
+const flavorIndex = argv.indexOf('--flavor');
+// Which build of the module is measured: the default "small" one, or "full" (wasm/flavors/).
+const FLAVOR = flavorIndex >= 0 ? argv[flavorIndex + 1] : 'small';
+if (argv.includes('--help') || argv.includes('-h') || (ONLY && [...ONLY].some((x) => !SECTIONS.includes(x)))
+    || !['small', 'full'].includes(FLAVOR)) {
+  console.log(`usage: node bench/run.mjs [--quick] [--json out.json] [--only ${SECTIONS.join(',')}] [--flavor small|full]`);
   process.exit(0);
 }
 
@@ -80,9 +84,10 @@ const F = {
   rsaChain: fixture('rsa-chain.pem'), rsaKey: fixture('rsa.key'),
 };
 const distIndex = new URL('dist/index.js', root);
-const wasmPath = new URL('dist/openssl.wasm', root);
+const wasmPath = new URL(FLAVOR === 'full' ? 'dist/openssl-full.wasm' : 'dist/openssl.wasm', root);
+const fullWasmPath = new URL('dist/openssl-full.wasm', root);
 const W = await import(distIndex.href);
-const openssl = await W.OpenSSL.load();
+const openssl = await W.OpenSSL.load({ flavor: FLAVOR });
 
 const require = createRequire(new URL('package.json', root));
 // node-forge and subtls are looked up in the project's node_modules, then in $BENCH_DEPS (a
@@ -189,7 +194,7 @@ async function attempt(what, fn) {
 
 // ------------------------------------------------------------------ the server worker
 
-const worker = new Worker(new URL('./server-worker.mjs', import.meta.url));
+const worker = new Worker(new URL('./server-worker.mjs', import.meta.url), { workerData: { flavor: FLAVOR } });
 worker.unref();
 let rpcId = 0;
 const pending = new Map();
@@ -1008,8 +1013,8 @@ async function heapBench() {
   const N = S.heapConnections;
   progress(`heap: ${N} connections per side`);
   const r = await attempt('heap', async () => {
-    const cInst = await W.OpenSSL.load();
-    const sInst = await W.OpenSSL.load();
+    const cInst = await W.OpenSSL.load({ flavor: FLAVOR });
+    const sInst = await W.OpenSSL.load({ flavor: FLAVOR });
     const baseClientEmpty = cInst.heapUsed();
     const cctx = cInst.createSecureContext({ ca: F.ca });
     const sctx = sInst.createSecureContext({ isServer: true, cert: F.ecdsaChain, key: F.ecdsaKey });
@@ -1055,7 +1060,7 @@ async function heapBench() {
     return;
   }
   const v = r.value;
-  const note = `[${footnote(`Heap: ${N} client and ${N} server connections (default groups, ${v.group}; ECDSA P-256 cert; 17 KiB buffers per direction), each side in its own instance; heapUsed() delta / N, after the handshake, and after the client has read the server's two TLS 1.3 session tickets (it then holds a session).`)}]`;
+  const note = `[${footnote(`Heap: ${N} client and ${N} server connections (default groups, ${v.group}; ECDSA P-256 cert; ciphertext buffers capped at 17 KiB per direction, held only while bytes wait), each side in its own instance; heapUsed() delta / N, after the handshake, and after the client has read the server's two TLS 1.3 session tickets (it then holds a session).`)}]`;
   const kib = (b) => b / 1024;
   record(H, 'client connection after handshake', 'KiB', 'lower', { wasm: kib(v.client.handshake) }, { ...naAll, wasm: note }, v);
   record(H, 'client connection after reading tickets', 'KiB', 'lower', { wasm: kib(v.client.tickets) }, naAll);
@@ -1094,6 +1099,7 @@ async function sizeBench() {
   const notes = {};
   try {
     out.wasm.module = sizes(readFileSync(wasmPath));
+    out.wasm.fullModule = sizes(readFileSync(fullWasmPath));
     const r = await attempt('esbuild bundle', () => {
       esbuild(fileURLToPath(distIndex), `${tmp}/index.js`);
       out.wasm.bundle = sizes(readFileSync(`${tmp}/index.js`));
@@ -1127,7 +1133,12 @@ async function sizeBench() {
   const total = (k) => (out.wasm.module && out.wasm.bundle ? out.wasm.module[k] + out.wasm.bundle[k] : undefined);
   const bundleNote = `[${footnote('JS bundle: `esbuild dist/index.js --bundle --format=esm --platform=browser --minify` (one file, so it includes the root certificates, which the package imports on first use); node-forge: the whole package bundled the same way; subtls: its package bundled the same way (it brings no root certificates). --external:crypto for both (their Node-only fallback). Compressed: gzip -9 and brotli quality 11, from node:zlib.')}]`;
   for (const k of ['raw', 'gzip', 'brotli']) {
-    record(H, `openssl.wasm, ${k}`, 'KB', 'lower', { wasm: kb(out.wasm.module?.[k]) }, { native: nativeNa, forge: 'n/a', subtls: 'n/a' });
+    record(H, `${FLAVOR === 'full' ? 'openssl-full.wasm' : 'openssl.wasm'} (measured flavor: ${FLAVOR}), ${k}`, 'KB', 'lower', { wasm: kb(out.wasm.module?.[k]) }, { native: nativeNa, forge: 'n/a', subtls: 'n/a' });
+  }
+  if (FLAVOR !== 'full') {
+    for (const k of ['raw', 'gzip', 'brotli']) {
+      record(H, `  for comparison: openssl-full.wasm (full flavor), ${k}`, 'KB', 'lower', { wasm: kb(out.wasm.fullModule?.[k]) }, { native: nativeNa, forge: 'n/a', subtls: 'n/a' });
+    }
   }
   for (const k of ['raw', 'gzip', 'brotli']) {
     record(H, `JS bundle, ${k}`, 'KB', 'lower',
@@ -1267,7 +1278,7 @@ if (ticksAtStart && ticksAtEnd) {
 }
 const head = [
   `openssl-wasm benchmarks, ${machine.mode} run, ${machine.date}`,
-  `machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB; node ${machine.node} (node:tls = OpenSSL ${machine.nodeOpenSSL}); wasm: ${machine.wasmOpenSSL}`,
+  `machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB; node ${machine.node} (node:tls = OpenSSL ${machine.nodeOpenSSL}); wasm: ${machine.wasmOpenSSL}, ${FLAVOR} flavor`,
   `node-forge ${machine.forge ?? 'not installed'}; subtls ${machine.subtls ?? 'not installed'}; run took ${elapsed.toFixed(0)} s; ` +
     `other processes used ${machine.otherProcessesCpuShare == null ? 'an unknown share' : `${(machine.otherProcessesCpuShare * 100).toFixed(0)}%`} of the machine's CPU meanwhile`,
   ...(machine.otherProcessesCpuShare > 0.1 ? ['WARNING: the machine was busy with other work during the run: absolute figures are inflated and noisier; the implementations were measured taking turns, so ratios suffer less.'] : []),

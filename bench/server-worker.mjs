@@ -13,7 +13,7 @@
 //   'P' n  the server reads n bytes and sends them straight back (ping/pong).
 import net from 'node:net';
 import tls from 'node:tls';
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 
 const CHUNK = 64 * 1024;
 const payload = new Uint8Array(CHUNK).map((_, i) => (i * 131 + 7) & 0xff);
@@ -88,7 +88,7 @@ function nativeServer(options) {
 let wasmModule;
 async function wasmServer(options) {
   wasmModule ??= await import('../dist/index.js');
-  const openssl = await wasmModule.OpenSSL.load();
+  const openssl = await wasmModule.OpenSSL.load({ flavor: workerData?.flavor ?? 'small' });
   const tlsServer = await wasmModule.createServer({ ...options, openssl });
   return net.createServer((socket) => {
     socket.on('error', () => {});

@@ -43,6 +43,7 @@ export interface ShimExports {
   ow_heap_used(): number;
   ow_init(): number;
   ow_openssl_version(): CStr;
+  ow_flavor(): CStr;
 
   ow_err_get(lib: number, reason: number, data: number): number;
   ow_err_clear(): void;
@@ -113,7 +114,7 @@ export interface ShimExports {
 
 /** Every `ow_*` export the bindings use; the ABI test compares it with the module. */
 export const SHIM_FUNCTIONS = [
-  'ow_malloc', 'ow_free', 'ow_cleanse', 'ow_heap_used', 'ow_init', 'ow_openssl_version',
+  'ow_malloc', 'ow_free', 'ow_cleanse', 'ow_heap_used', 'ow_init', 'ow_openssl_version', 'ow_flavor',
   'ow_err_get', 'ow_err_clear', 'ow_verify_error_string', 'ow_alert_string',
   'ow_ctx_new', 'ow_ctx_free', 'ow_ctx_set_verify', 'ow_ctx_set_versions', 'ow_ctx_set_ciphers',
   'ow_ctx_set_ciphersuites', 'ow_ctx_set_groups', 'ow_ctx_add_ca', 'ow_ctx_use_cert_chain',

@@ -6,7 +6,7 @@
 import { NULL, VERIFY_FAIL_IF_NO_PEER_CERT, VERIFY_PEER, VERIFY_REPORT_ONLY, type CtxPtr, type StorePtr } from './abi.js';
 import { TlsConnection, type ConnectionOptions } from './connection.js';
 import { TlsError, formatOpenSSLError, useAfterFree } from './errors.js';
-import type { Instance } from './loader.js';
+import type { Flavor, Instance } from './loader.js';
 import { toBytes } from './memory.js';
 import { drainErrors } from './openssl-errors.js';
 
@@ -53,16 +53,17 @@ export interface SecureContextOptions {
   rejectUnauthorized?: boolean;
 }
 
-const VERSIONS: Record<string, number> = { 'TLSv1.2': 0x0303, 'TLSv1.3': 0x0304 };
+const VERSIONS: Record<string, number> = { 'TLSv1': 0x0301, 'TLSv1.1': 0x0302, 'TLSv1.2': 0x0303, 'TLSv1.3': 0x0304 };
+/** TLS 1.0 and 1.1 are built into the full flavor only. */
+const FULL_ONLY_VERSIONS = new Set(['TLSv1', 'TLSv1.1']);
 
-function version(name: string | undefined, option: string): number {
+function version(name: string | undefined, option: string, flavor: Flavor): number {
   if (name === undefined) return 0;
   const v = VERSIONS[name];
-  if (v !== undefined) return v;
-  const known = name === 'TLSv1' || name === 'TLSv1.1';
+  if (v !== undefined && (flavor === 'full' || !FULL_ONLY_VERSIONS.has(name))) return v;
   throw Object.assign(
-    new TypeError(known
-      ? `${option} '${name}' is not supported: this build negotiates TLSv1.2 and TLSv1.3 only`
+    new TypeError(v !== undefined
+      ? `${option} '${name}' needs the 'full' flavor (OpenSSL.load({ flavor: 'full' })): this build negotiates TLSv1.2 and TLSv1.3 only`
       : `'${name}' is not a valid TLS protocol version`),
     { code: 'ERR_TLS_INVALID_PROTOCOL_VERSION' },
   );
@@ -111,8 +112,8 @@ export class SecureContext {
     this.#options = options;
     this.isServer = options.isServer === true;
     const x = inst.exports;
-    const min = version(options.minVersion, 'minVersion');
-    const max = version(options.maxVersion, 'maxVersion');
+    const min = version(options.minVersion, 'minVersion', inst.flavor);
+    const max = version(options.maxVersion, 'maxVersion', inst.flavor);
     if (min && max && min > max) {
       throw Object.assign(new TypeError(`minVersion '${options.minVersion}' is higher than maxVersion '${options.maxVersion}'`),
         { code: 'ERR_TLS_INVALID_PROTOCOL_VERSION' });

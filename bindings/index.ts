@@ -16,7 +16,7 @@ export { TlsConnection } from './connection.js';
 export type { CipherInfo, ConnectionOptions, Want } from './connection.js';
 export { TlsError } from './errors.js';
 export type { OpenSSLError, TlsAlert, TlsErrorDetails } from './errors.js';
-export type { LoadOptions, WasmSource } from './loader.js';
+export type { Flavor, LoadOptions, WasmSource } from './loader.js';
 export { connect, createServer, SecureConnection, TlsServer } from './tls.js';
 export type { ConnectOptions, PeerCertificate, ServerOptions } from './tls.js';
 export { fromSocket, fromWebSocket, memoryPair, toTransport } from './transports.js';

@@ -20,13 +20,27 @@ export type WasmSource =
   | ArrayBufferView
   | WebAssembly.Module;
 
+/**
+ * The builds of the module. `'small'` (the default, `openssl.wasm`) has TLS 1.2 and 1.3 with
+ * the algorithms the web uses; `'full'` (`openssl-full.wasm`, about twice the download) has
+ * everything: TLS 1.0/1.1, DHE and PSK suites, DSA, ML-DSA and SLH-DSA, Camellia, ARIA, SM2/3/4.
+ */
+export type Flavor = 'small' | 'full';
+
+const FLAVORS: readonly Flavor[] = ['small', 'full'];
+
 export interface LoadOptions {
   /**
-   * The module to load. Defaults to `openssl.wasm` beside this file (read from disk for
+   * The module to load. Defaults to the `flavor`'s file beside this one (read from disk for
    * `file:` URLs, fetched otherwise). Pass a compiled `WebAssembly.Module` where fetching
    * code is not allowed (Cloudflare Workers), or bytes you have already.
    */
   wasm?: WasmSource;
+  /**
+   * Which build to load when `wasm` is not given: `'small'` (the default) or `'full'`. When
+   * `wasm` is given, the module says which flavor it is and this, if set, must match.
+   */
+  flavor?: Flavor;
   /**
    * The wall clock OpenSSL sees (certificate validity, ticket lifetimes), in milliseconds
    * since the epoch. Defaults to `Date.now()`.
@@ -92,9 +106,19 @@ export interface Instance {
   readonly heap: Heap;
   /** e.g. "OpenSSL 3.5.7 27 Jan 2026". */
   readonly version: string;
+  /** Which build this is: see {@link Flavor}. */
+  readonly flavor: Flavor;
 }
 
-const defaultWasmUrl = (): URL => new URL('./openssl.wasm', import.meta.url);
+// Each flavor's URL is written out (not computed) so that bundlers see and copy both files.
+const defaultWasmUrl = (flavor: Flavor): URL => flavor === 'full'
+  ? new URL('./openssl-full.wasm', import.meta.url)
+  : new URL('./openssl.wasm', import.meta.url);
+
+function flavorOption(flavor: unknown): Flavor | undefined {
+  if (flavor === undefined || FLAVORS.includes(flavor as Flavor)) return flavor as Flavor | undefined;
+  throw new TypeError(`flavor must be ${FLAVORS.map((f) => `'${f}'`).join(' or ')}; got ${String(flavor)}`);
+}
 
 /** Compiled modules by URL, so a second instance from the same place skips compilation. */
 const compiled = new Map<string, Promise<WebAssembly.Module>>();
@@ -118,13 +142,13 @@ async function compileResponse(res: Response): Promise<WebAssembly.Module> {
   return WebAssembly.compile(await res.arrayBuffer());
 }
 
-async function compile(source: WasmSource | undefined): Promise<WebAssembly.Module> {
+async function compile(source: WasmSource | undefined, flavor: Flavor): Promise<WebAssembly.Module> {
   if (source instanceof WebAssembly.Module) return source;
   if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) {
     return WebAssembly.compile(source as BufferSource);
   }
   if (source === undefined || typeof source === 'string' || source instanceof URL) {
-    const url = source === undefined ? defaultWasmUrl()
+    const url = source === undefined ? defaultWasmUrl(flavor)
       : source instanceof URL ? source
       : new URL(source, typeof location === 'object' ? location.href : import.meta.url);
     const key = url.href;
@@ -218,10 +242,11 @@ function imports(mod: WebAssembly.Module, memory: () => WebAssembly.Memory, now:
  * `ERR_WASM_LOAD` when the module cannot be had, or the OpenSSL error when it does not start.
  */
 export async function instantiate(options: LoadOptions = {}): Promise<Instance> {
-  entropySource(options.entropy); // refuse a bad option before any work
+  entropySource(options.entropy); // refuse bad options before any work
+  const wantFlavor = flavorOption(options.flavor);
   let mod: WebAssembly.Module;
   try {
-    mod = await compile(options.wasm);
+    mod = await compile(options.wasm, wantFlavor ?? 'small');
   } catch (e) {
     if (e instanceof TlsError) throw e;
     throw loadError('compiling', e);
@@ -250,5 +275,9 @@ export async function instantiate(options: LoadOptions = {}): Promise<Instance> 
     const why = errors.map((e) => e.reason).filter(Boolean).join('; ') || 'unknown error';
     throw new TlsError(`OpenSSL failed to initialize: ${why}`, { errors, code: 'ERR_OPENSSL_INIT' });
   }
-  return { exports, heap, version: heap.cstring(exports.ow_openssl_version()) ?? 'OpenSSL' };
+  const flavor = heap.cstring(exports.ow_flavor()) as Flavor;
+  if (wantFlavor !== undefined && flavor !== wantFlavor) {
+    throw new TlsError(`cannot load openssl.wasm: asked for the '${wantFlavor}' flavor, but this module is the '${flavor}' flavor`, { code: 'ERR_WASM_LOAD' });
+  }
+  return { exports, heap, flavor, version: heap.cstring(exports.ow_openssl_version()) ?? 'OpenSSL' };
 }

@@ -4,7 +4,7 @@
  * @module
  */
 import { SecureContext, type SecureContextOptions } from './context.js';
-import { instantiate, type Instance, type LoadOptions } from './loader.js';
+import { instantiate, type Flavor, type Instance, type LoadOptions } from './loader.js';
 
 export class OpenSSL {
   readonly #inst: Instance;
@@ -36,6 +36,11 @@ export class OpenSSL {
     return new SecureContext(this.#inst, options);
   }
 
+  /** Which build of the module this instance runs: `'small'` (the default) or `'full'`. */
+  get flavor(): Flavor {
+    return this.#inst.flavor;
+  }
+
   /** Bytes of the wasm heap currently allocated (for leak checks and benchmarks). */
   heapUsed(): number {
     return this.#inst.exports.ow_heap_used() >>> 0;
@@ -47,17 +52,21 @@ export class OpenSSL {
   }
 }
 
-let shared: Promise<OpenSSL> | undefined;
+const shared = new Map<Flavor, Promise<OpenSSL>>();
 
 /**
- * The shared instance, loaded on first use from `openssl.wasm` beside this package (or from
- * `options.wasm`). Concurrent callers share one load; a failed load is retried by the next
- * call. Options are used by the first call only.
+ * The shared instance of a flavor (`options.flavor`, default `'small'`), loaded on first use
+ * from its file beside this package (or from `options.wasm`). Concurrent callers share one
+ * load; a failed load is retried by the next call. Options are used by the first call for
+ * each flavor only.
  */
 export function getOpenSSL(options?: LoadOptions): Promise<OpenSSL> {
-  if (!shared) {
-    shared = OpenSSL.load(options);
-    shared.catch(() => { shared = undefined; });
+  const flavor = options?.flavor ?? 'small';
+  let pending = shared.get(flavor);
+  if (!pending) {
+    pending = OpenSSL.load(options);
+    shared.set(flavor, pending);
+    pending.catch(() => { shared.delete(flavor); });
   }
-  return shared;
+  return pending;
 }

@@ -148,6 +148,10 @@ export class TestPki {
     const keyType = o.key ?? 'ecdsa-p256';
     const spec = KEYS[keyType];
     if (!spec) throw new TypeError(`unknown key type '${keyType}'; one of ${Object.keys(KEYS).join(', ')}`);
+    if (keyType.startsWith('ml-dsa') && this.#inst.flavor !== 'full') {
+      throw new TlsError(`${keyType} keys need the 'full' flavor, which has ML-DSA: load it with OpenSSL.load({ flavor: 'full' })`,
+        { code: 'ERR_OSSL_UNSUPPORTED' });
+    }
     const key = heap.withCString(spec[0], false, (t) => heap.withCString(spec[1], false, (c) => x.ow_key_generate(t, c, spec[2])));
     if (key === NULL) throw pkiError(this.#inst, `generating a ${keyType} key`);
     this.#owned.push(() => x.ow_key_free(key));

@@ -38,7 +38,7 @@
 import type { SecureContext, SecureContextOptions } from './context.js';
 import type { ConnectionOptions, TlsConnection, TlsMessageEvent, Want } from './connection.js';
 import { TlsError, type TlsErrorDetails } from './errors.js';
-import type { WasmSource } from './loader.js';
+import type { Flavor, WasmSource } from './loader.js';
 import { OpenSSL } from './openssl.js';
 import { TestPki } from './pki.js';
 
@@ -183,6 +183,11 @@ export interface SandboxOptions {
    * ```
    */
   wasm?: WasmSource;
+  /**
+   * Which build to load (see `LoadOptions.flavor`): `'small'`, the default, or `'full'` for
+   * ML-DSA test certificates, TLS 1.0/1.1, DHE suites and the other algorithms it adds.
+   */
+  flavor?: Flavor;
 }
 
 /**
@@ -1410,6 +1415,7 @@ export class Sandbox {
       now: clock.now,
       ...(options.seed !== undefined ? { entropy: { testOnlySeed: options.seed } } : {}),
       ...(options.wasm !== undefined ? { wasm: options.wasm } : {}),
+      ...(options.flavor !== undefined ? { flavor: options.flavor } : {}),
     });
     const sandbox = new Sandbox(openssl, clock, options);
     if (options.client && options.server) sandbox.connect({ client: options.client, server: options.server });

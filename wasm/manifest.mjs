@@ -1,11 +1,11 @@
 // Prints the JSON manifest that sits beside the built .wasm: what it is and how it was made.
-// Usage: node wasm/manifest.mjs <file.wasm> <openssl version> "<configure options>"
+// Usage: node wasm/manifest.mjs <file.wasm> <openssl version> <flavor> "<configure options>"
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { gzipSync } from 'node:zlib';
 
-const [file, opensslVersion, options] = process.argv.slice(2);
+const [file, opensslVersion, flavor, options] = process.argv.slice(2);
 const bytes = readFileSync(file);
 const module = new WebAssembly.Module(bytes);
 let emcc = 'unknown';
@@ -15,6 +15,7 @@ try {
 const manifest = {
   file: file.split('/').pop(),
   openssl: opensslVersion,
+  flavor,
   configure: options.split(/\s+/).filter(Boolean),
   emcc,
   bytes: bytes.length,

@@ -1,12 +1,12 @@
 /*
- * openssl-wasm's C shim: contexts, connections over a BIO pair, the handshake/read/write/
- * shutdown steps, the error queue and what was negotiated. Conventions are in shim.h.
+ * openssl-wasm's C shim: contexts, connections, the handshake/read/write/shutdown steps, the
+ * error queue and what was negotiated. Conventions are in shim.h.
  *
- * A connection owns one BIO pair. OpenSSL reads and writes records on the inner end; the host
- * moves ciphertext through the outer ("network") end with ow_conn_feed (bytes that arrived)
- * and ow_conn_drain (bytes to send). The pair's buffers have a fixed size, so a host that
- * stops draining sees want-write and a host that feeds too fast sees a short feed count:
- * memory stays bounded by construction.
+ * A connection owns a pipe (pipe.c): two byte queues and the BIO OpenSSL reads and writes
+ * records through. The host moves ciphertext with ow_conn_feed (bytes that arrived) and
+ * ow_conn_drain (bytes to send). Each queue has a cap, so a host that stops draining sees
+ * want-write and a host that feeds too fast sees a short feed count: memory stays bounded by
+ * construction. The queues hold memory only while bytes wait, so idle connections are small.
  */
 #include <malloc.h>
 #include <stdlib.h>
@@ -21,6 +21,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "pipe.h"
 #include "shim.h"
 
 /* ---------------------------------------------------------------- memory, init, version */
@@ -59,6 +60,12 @@ OW_API int ow_init(void)
 
 /* Borrowed: e.g. "OpenSSL 3.5.7 27 Jan 2026". */
 OW_API const char *ow_openssl_version(void) { return OpenSSL_version(OPENSSL_VERSION); }
+
+#ifndef OW_FLAVOR
+#error "OW_FLAVOR (the build flavor's name, see wasm/flavors/) must be defined"
+#endif
+/* Which flavor of the build this module is: "small" or "full" (wasm/flavors/). */
+OW_API const char *ow_flavor(void) { return OW_FLAVOR; }
 
 /* ---------------------------------------------------------------- errors */
 
@@ -139,8 +146,10 @@ OW_API ow_ctx *ow_ctx_new(int server)
     /*
      * The host may move its buffer between retries of a write (it copies into wasm memory each
      * time), and takes back control after every record instead of after the whole buffer.
+     * An idle connection gives its record buffers (about 17 KiB each way) back to the heap.
      */
-    SSL_CTX_set_mode(c->ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_ENABLE_PARTIAL_WRITE);
+    SSL_CTX_set_mode(c->ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_ENABLE_PARTIAL_WRITE
+                                 | SSL_MODE_RELEASE_BUFFERS);
     SSL_CTX_set_verify(c->ctx, c->server ? SSL_VERIFY_NONE : SSL_VERIFY_PEER, verify_cb);
     X509_VERIFY_PARAM_set_hostflags(SSL_CTX_get0_param(c->ctx),
                                     X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
@@ -393,7 +402,7 @@ OW_API int ow_ctx_set_alpn(ow_ctx *c, const uint8_t *wire, size_t len)
 typedef struct ow_conn {
     SSL *ssl;
     ow_ctx *ctx;        /* holds a reference */
-    BIO *net;           /* the host's end of the BIO pair; the SSL owns the other end */
+    ow_pipe pipe;       /* ciphertext both ways; the SSL's BIO reads and writes it */
     int alert_sent;     /* last alert sent: (level << 8) | description, or -1 */
     int alert_received; /* last alert received, likewise */
     X509 *verified_leaf; /* the peer's leaf as verification saw it, kept even if it failed */
@@ -508,25 +517,25 @@ static void info_cb(const SSL *ssl, int where, int ret)
 }
 
 /*
- * A connection in the context's role. bio_size is each direction's buffer in bytes (0 for
- * OpenSSL's default of 17 KiB, room for one full record).
+ * A connection in the context's role. bio_size caps each direction's buffer in bytes (0 for
+ * 17 KiB, room for one full record); the buffers take memory only while bytes wait in them.
  */
 OW_API ow_conn *ow_conn_new(ow_ctx *c, size_t bio_size)
 {
     ow_conn *conn;
-    BIO *inner = NULL;
+    BIO *bio = NULL;
 
     if (c == NULL || (conn = calloc(1, sizeof(*conn))) == NULL)
         return NULL;
     conn->alert_sent = conn->alert_received = -1;
     conn->verify_error_depth = -1;
-    if ((conn->ssl = SSL_new(c->ctx)) == NULL
-        || !BIO_new_bio_pair(&inner, bio_size, &conn->net, bio_size)) {
+    ow_pipe_init(&conn->pipe, bio_size);
+    if ((conn->ssl = SSL_new(c->ctx)) == NULL || (bio = ow_pipe_bio(&conn->pipe)) == NULL) {
         SSL_free(conn->ssl);
         free(conn);
         return NULL;
     }
-    SSL_set_bio(conn->ssl, inner, inner); /* one reference for each direction */
+    SSL_set_bio(conn->ssl, bio, bio); /* the same BIO both ways: the SSL takes our one reference */
     conn->ctx = c;
     c->refs++;
     SSL_set_app_data(conn->ssl, conn);
@@ -542,8 +551,8 @@ OW_API void ow_conn_free(ow_conn *conn)
 {
     if (conn == NULL)
         return;
-    SSL_free(conn->ssl); /* frees the inner BIO, which unpairs it from ours */
-    BIO_free(conn->net);
+    SSL_free(conn->ssl); /* frees its BIO, which does not own the pipe */
+    ow_pipe_clear(&conn->pipe);
     X509_free(conn->verified_leaf);
     if (conn->events != NULL)
         OPENSSL_clear_free(conn->events, conn->events_cap); /* may hold key-log secrets */
@@ -591,10 +600,10 @@ OW_API int ow_conn_feed(ow_conn *conn, const uint8_t *buf, size_t len)
         return -1;
     if (len == 0)
         return 0;
-    n = BIO_write(conn->net, buf, (int)len);
-    if (n > 0)
-        return n;
-    return BIO_should_retry(conn->net) ? 0 : -1; /* 0: buffer full, read plaintext first */
+    if (conn->pipe.in.eof)
+        return -1; /* nothing may follow the end the host reported */
+    n = ow_queue_put(&conn->pipe.in, buf, len);
+    return n; /* 0: buffer full, read plaintext first; -1: out of memory */
 }
 
 /* The peer closed its transport: OpenSSL sees EOF once it has read what was fed. */
@@ -602,13 +611,14 @@ OW_API int ow_conn_feed_eof(ow_conn *conn)
 {
     if (conn == NULL)
         return -1;
-    return BIO_shutdown_wr(conn->net) > 0 ? 1 : -1;
+    conn->pipe.in.eof = 1;
+    return 1;
 }
 
 /* How many bytes of ciphertext wait to be sent. */
 OW_API int ow_conn_pending_out(ow_conn *conn)
 {
-    return conn == NULL ? -1 : (int)BIO_ctrl_pending(conn->net);
+    return conn == NULL ? -1 : (int)conn->pipe.out.len;
 }
 
 /* Takes up to len bytes of ciphertext to send. Returns the count, 0 when there is none. */
@@ -620,8 +630,8 @@ OW_API int ow_conn_drain(ow_conn *conn, uint8_t *buf, size_t len)
         return -1;
     if (len == 0)
         return 0;
-    n = BIO_read(conn->net, buf, (int)len);
-    return n > 0 ? n : 0;
+    n = (int)ow_queue_take(&conn->pipe.out, buf, len);
+    return n;
 }
 
 /* Plaintext from the peer: the count, or -2 (feed more), -6 (peer sent close_notify), ... */
