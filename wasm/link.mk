@@ -29,6 +29,14 @@ WASM_LDFLAGS += -sERROR_ON_UNDEFINED_SYMBOLS=1
 WASM_LDFLAGS += --js-library wasm/imports.js  # declares the host imports named in the shim
 WASM_LDFLAGS += -sEXPORTED_FUNCTIONS=_malloc,_free  # the rest are OW_API (EMSCRIPTEN_KEEPALIVE)
 
+# C that only one flavor links. The small flavor's own default provider (see the file) needs
+# OpenSSL's internal provider headers.
+FLAVOR_SOURCES_small := wasm/flavors/small-provider.c
+FLAVOR_INCLUDES_small = -I$(OPENSSL_TREE) -I$(OPENSSL_TREE)/providers/common/include \
+  -I$(OPENSSL_TREE)/providers/implementations/include -I$(OPENSSL_BUILD_small) \
+  -I$(OPENSSL_BUILD_small)/providers/common/include
+FLAVOR_SOURCES_full  :=
+
 WASM_FILE_small     := openssl.wasm
 WASM_FILE_full      := openssl-full.wasm
 MANIFEST_FILE_small := manifest.json
@@ -45,9 +53,9 @@ define wasm_flavor
 WASM_OUT_$(1)      := wasm/build/$$(WASM_FILE_$(1))
 WASM_MANIFEST_$(1) := wasm/build/$$(MANIFEST_FILE_$(1))
 
-$$(WASM_OUT_$(1)): $(SHIM_SOURCES) $(SHIM_HEADERS) $(FAST_OBJECTS) $$(OPENSSL_LIBS_$(1)) wasm/link.mk wasm/imports.js
-	emcc $(SHIM_CFLAGS) $$(OPENSSL_INCLUDES_$(1)) -DOW_FLAVOR='"$(1)"' $(WASM_LDFLAGS) $$(WASM_OPT_$(1)) \
-	  $(SHIM_SOURCES) $(FAST_OBJECTS) $$(OPENSSL_LIBS_$(1)) -o $$@
+$$(WASM_OUT_$(1)): $(SHIM_SOURCES) $(SHIM_HEADERS) $(FAST_OBJECTS) $$(FLAVOR_SOURCES_$(1)) $$(OPENSSL_LIBS_$(1)) wasm/link.mk wasm/imports.js
+	emcc $(SHIM_CFLAGS) $$(OPENSSL_INCLUDES_$(1)) $$(FLAVOR_INCLUDES_$(1)) -DOW_FLAVOR='"$(1)"' $(WASM_LDFLAGS) $$(WASM_OPT_$(1)) \
+	  $(SHIM_SOURCES) $(FAST_OBJECTS) $$(FLAVOR_SOURCES_$(1)) $$(OPENSSL_LIBS_$(1)) -o $$@
 
 $$(WASM_MANIFEST_$(1)): $$(WASM_OUT_$(1)) wasm/manifest.mjs
 	node wasm/manifest.mjs $$(WASM_OUT_$(1)) $(OPENSSL_VERSION) $(1) "$$(OPENSSL_CONFIG_OPTIONS) $$(OPENSSL_OPTIONS_$(1))" > $$@
