@@ -17,7 +17,7 @@ SHIM_CFLAGS += -msimd128
 
 # Link flags, each with its reason. The optimization level (which also sets the wasm-opt
 # passes emcc runs on the linked module) is the flavor's: WASM_OPT_<flavor>.
-WASM_OPT_small := -Oz
+WASM_OPT_small := -Oz -flto  # link-time optimization over the -flto libraries (wasm/flavors/small.mk)
 WASM_OPT_full  := -O2
 WASM_LDFLAGS := -sSTANDALONE_WASM         # no Emscripten JS glue: bindings/ has its own loader
 WASM_LDFLAGS += --no-entry                # a reactor: exports only, no main()
@@ -29,9 +29,9 @@ WASM_LDFLAGS += -sERROR_ON_UNDEFINED_SYMBOLS=1
 WASM_LDFLAGS += --js-library wasm/imports.js  # declares the host imports named in the shim
 WASM_LDFLAGS += -sEXPORTED_FUNCTIONS=_malloc,_free  # the rest are OW_API (EMSCRIPTEN_KEEPALIVE)
 
-# C that only one flavor links. The small flavor's own default provider (see the file) needs
-# OpenSSL's internal provider headers.
-FLAVOR_SOURCES_small := wasm/flavors/small-provider.c
+# C that only one flavor links, each file saying what it replaces: the small flavor's own
+# default provider (which needs OpenSSL's internal provider headers), and its P-224/P-521.
+FLAVOR_SOURCES_small := wasm/flavors/small-provider.c wasm/flavors/small-ec.c
 FLAVOR_INCLUDES_small = -I$(OPENSSL_TREE) -I$(OPENSSL_TREE)/providers/common/include \
   -I$(OPENSSL_TREE)/providers/implementations/include -I$(OPENSSL_BUILD_small) \
   -I$(OPENSSL_BUILD_small)/providers/common/include

@@ -45,12 +45,37 @@ OW_API size_t ow_heap_used(void)
 
 static int initialized;
 
+/*
+ * Names for EVP_get_digestbyname/nid and EVP_get_cipherbyname, which X.509 (the security
+ * level's digest check) and traditional encrypted PEM keys ("DEK-Info: AES-128-CBC,...") still
+ * use. OpenSSL registers every algorithm it has at start-up unless built no-autoalginit, as
+ * the small flavor is, which keeps those tables out of the module; these are the ones needed.
+ */
+static int register_legacy_names(void)
+{
+    const EVP_MD *mds[] = { EVP_md5(), EVP_sha1(), EVP_sha224(), EVP_sha256(), EVP_sha384(),
+                            EVP_sha512(), EVP_sha512_224(), EVP_sha512_256(), EVP_sha3_224(),
+                            EVP_sha3_256(), EVP_sha3_384(), EVP_sha3_512() };
+    const EVP_CIPHER *ciphers[] = { EVP_aes_128_cbc(), EVP_aes_192_cbc(), EVP_aes_256_cbc(),
+                                    EVP_aes_128_gcm(), EVP_aes_256_gcm(),
+                                    EVP_chacha20_poly1305() };
+    size_t i;
+
+    for (i = 0; i < sizeof(mds) / sizeof(mds[0]); i++)
+        if (mds[i] == NULL || !EVP_add_digest(mds[i]))
+            return 0;
+    for (i = 0; i < sizeof(ciphers) / sizeof(ciphers[0]); i++)
+        if (ciphers[i] == NULL || !EVP_add_cipher(ciphers[i]))
+            return 0;
+    return 1;
+}
+
 /* Must be called once before anything else. Returns 1, or 0 with the error queue set. */
 OW_API int ow_init(void)
 {
     if (initialized)
         return 1;
-    if (!OPENSSL_init_ssl(OPENSSL_INIT_NO_LOAD_CONFIG, NULL))
+    if (!OPENSSL_init_ssl(OPENSSL_INIT_NO_LOAD_CONFIG, NULL) || !register_legacy_names())
         return 0;
     if (!ow_seed_install())
         return 0;
