@@ -1,16 +1,14 @@
 /* Byte queues and the BIO over them: see pipe.h. */
 #include <stdlib.h>
 #include <string.h>
-#include <openssl/crypto.h>
 #include "pipe.h"
 
 #define OW_PIPE_DEFAULT_CAP (17 * 1024)
 #define OW_QUEUE_MIN_ALLOC 1024
 
+/* The bytes are ciphertext, public on the wire anyway: freed without clearing. */
 static void queue_release(ow_queue *q)
 {
-    if (q->buf != NULL)
-        OPENSSL_cleanse(q->buf, q->size);
     free(q->buf);
     q->buf = NULL;
     q->head = q->len = q->size = 0;
@@ -56,10 +54,7 @@ int ow_queue_put(ow_queue *q, const uint8_t *src, size_t len)
                 return -1;
             if (q->len > 0)
                 memcpy(buf, q->buf + q->head, q->len);
-            if (q->buf != NULL) {
-                OPENSSL_cleanse(q->buf, q->size);
-                free(q->buf);
-            }
+            free(q->buf);
             q->buf = buf;
             q->size = size;
             q->head = 0;

@@ -30,7 +30,7 @@ typedef struct {
 
 /* Sets both queues' cap (0: 17 KiB, room for one full record) and empties them. */
 void ow_pipe_init(ow_pipe *p, size_t cap);
-/* Frees what the queues hold (cleansed: the bytes are ciphertext, but cheap to clear). */
+/* Frees what the queues hold. */
 void ow_pipe_clear(ow_pipe *p);
 /* A new BIO over the pipe, for SSL_set_bio; it does not own the pipe. NULL on failure. */
 BIO *ow_pipe_bio(ow_pipe *p);
