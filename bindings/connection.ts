@@ -314,6 +314,7 @@ export class TlsConnection {
     if (bytes.length === 0) return 0;
     const [buf, n] = this.#stage(bytes);
     const r = this.#inst.exports.ow_conn_feed(p, buf, n);
+    if (r === -2) throw new TlsError(`out of wasm memory (feeding ${n} bytes)`, { code: 'ERR_WASM_OUT_OF_MEMORY' });
     if (r < 0) throw new TlsError('cannot feed: the transport was already ended with feedEnd()', { code: 'ERR_TLS_FEED_AFTER_END' });
     return r;
   }

@@ -616,7 +616,10 @@ OW_API int ow_conn_handshake(ow_conn *conn)
     return io_result(conn, SSL_do_handshake(conn->ssl), 1);
 }
 
-/* Ciphertext that arrived from the peer. Returns how many bytes were taken (maybe fewer). */
+/*
+ * Ciphertext that arrived from the peer. Returns how many bytes were taken (maybe fewer), -1
+ * after ow_conn_feed_eof, -2 when out of memory.
+ */
 OW_API int ow_conn_feed(ow_conn *conn, const uint8_t *buf, size_t len)
 {
     int n;
@@ -628,7 +631,7 @@ OW_API int ow_conn_feed(ow_conn *conn, const uint8_t *buf, size_t len)
     if (conn->pipe.in.eof)
         return -1; /* nothing may follow the end the host reported */
     n = ow_queue_put(&conn->pipe.in, buf, len);
-    return n; /* 0: buffer full, read plaintext first; -1: out of memory */
+    return n >= 0 ? n : -2; /* 0: buffer full, read plaintext first; -2: out of memory */
 }
 
 /* The peer closed its transport: OpenSSL sees EOF once it has read what was fed. */
