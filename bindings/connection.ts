@@ -199,25 +199,33 @@ export class TlsConnection {
     x.ow_conn_events_clear(p);
     const dv = new DataView(events.buffer);
     const decoder = new TextDecoder();
+    // Every event reaches its callback even if an earlier one threw; the first throw is
+    // rethrown once all are delivered (and the copy, which may hold key-log secrets, wiped).
+    let thrown: { error: unknown } | undefined;
     for (let i = 0; i + 12 <= events.length;) {
       const kind = events[i];
       const n = dv.getUint32(i + 6, true);
       const bytes = events.slice(i + 12, i + 12 + n);
-      if (kind === 2) this.#onkeylog?.(decoder.decode(bytes));
-      else if (kind === 1 && this.#onmessage) {
-        const type = dv.getUint16(i + 4, true);
-        const contentType = CONTENT_TYPES[type] ?? String(type);
-        this.#onmessage({
-          direction: events[i + 1] ? 'sent' : 'received',
-          contentType,
-          message: type === 22 && bytes.length > 0 ? HANDSHAKE_TYPES[bytes[0]] ?? `handshake_${bytes[0]}` : undefined,
-          version: dv.getUint16(i + 2, true),
-          bytes,
-        });
+      try {
+        if (kind === 2) this.#onkeylog?.(decoder.decode(bytes));
+        else if (kind === 1 && this.#onmessage) {
+          const type = dv.getUint16(i + 4, true);
+          const contentType = CONTENT_TYPES[type] ?? String(type);
+          this.#onmessage({
+            direction: events[i + 1] ? 'sent' : 'received',
+            contentType,
+            message: type === 22 && bytes.length > 0 ? HANDSHAKE_TYPES[bytes[0]] ?? `handshake_${bytes[0]}` : undefined,
+            version: dv.getUint16(i + 2, true),
+            bytes,
+          });
+        }
+      } catch (error) {
+        thrown ??= { error };
       }
       events.fill(0, i, i + 12 + n);
       i += 12 + n;
     }
+    if (thrown) throw thrown.error;
   }
 
   get #p(): ConnPtr {

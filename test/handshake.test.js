@@ -255,4 +255,42 @@ t('requestCert with rejectUnauthorized: false lets the client in, unauthorized',
   } finally { free(); }
 });
 
+t('a throwing onmessage callback still gets every event, and its first throw comes back', () => {
+  const { sctx, cctx } = contexts(openssl);
+  const label = (e) => `${e.direction} ${e.message ?? e.contentType}`;
+  // The reference: the same handshake with a callback that never throws.
+  const expected = [];
+  const c1 = cctx.createConnection({ servername: 'localhost', onmessage: (e) => expected.push(label(e)) });
+  const s1 = sctx.createConnection();
+  handshake(c1, s1);
+  // Throw at the first message received: the server's whole flight arrives in one batch, so
+  // the messages after it in that batch must still be delivered.
+  const seen = [];
+  let thrown = 0;
+  const c2 = cctx.createConnection({
+    servername: 'localhost',
+    onmessage: (e) => {
+      seen.push(label(e));
+      if (e.direction === 'received' && thrown++ === 0) throw new Error('callback failed');
+    },
+  });
+  const s2 = sctx.createConnection();
+  let caught;
+  for (let i = 0; i < 20 && !(c2.handshakeDone && s2.handshakeDone); i++) {
+    try {
+      c2.handshake();
+    } catch (e) {
+      caught = e;
+    }
+    s2.feed(c2.takeOutput());
+    s2.handshake();
+    c2.feed(s2.takeOutput());
+  }
+  assert.is(caught?.message, 'callback failed');
+  assert.ok(c2.handshakeDone, 'the handshake went on after the callback threw');
+  assert.ok(expected.length > 4, expected.join(', '));
+  assert.equal(seen, expected);
+  for (const c of [c1, s1, c2, s2, cctx, sctx]) c.free();
+});
+
 t.run();
