@@ -160,4 +160,16 @@ t('several CAs in one PEM string, and as an array', () => {
   assert.is(attempt({ chain: 'other-chain.pem', key: 'other.key', client: { ca: both } }).error, undefined);
 });
 
+t('after a failed verification, peerCertificates() still gives the chain the server sent', () => {
+  const der = (name) => {
+    const blocks = pem(name).match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g);
+    return blocks.map((b) => Uint8Array.from(atob(b.replace(/-----[A-Z ]+-----|\s+/g, '')), (ch) => ch.charCodeAt(0)));
+  };
+  // Untrusted (the client trusts another CA) and a wrong name: both fail verification.
+  for (const r of [attempt({ client: { ca: pem('ed25519.pem') } }), attempt({ conn: { servername: 'wrong.example' } })]) {
+    clientFailure(r);
+    assert.equal(r.c.peerCertificates(), der('ecdsa-chain.pem'));
+  }
+});
+
 t.run();

@@ -431,6 +431,7 @@ typedef struct ow_conn {
     int alert_sent;     /* last alert sent: (level << 8) | description, or -1 */
     int alert_received; /* last alert received, likewise */
     X509 *verified_leaf; /* the peer's leaf as verification saw it, kept even if it failed */
+    STACK_OF(X509) *sent_chain; /* the certificates the peer sent (leaf first), likewise */
     int sessions;        /* client: how many resumable sessions (tickets) have arrived */
     int verify_error_depth; /* where in the chain verification first failed, or -1 */
     int keylog;            /* this connection asked for key-log lines */
@@ -524,6 +525,8 @@ static int verify_cb(int ok, X509_STORE_CTX *store)
         return ok;
     if (conn->verified_leaf == NULL && leaf != NULL && X509_up_ref(leaf))
         conn->verified_leaf = leaf;
+    if (conn->sent_chain == NULL && X509_STORE_CTX_get0_untrusted(store) != NULL)
+        conn->sent_chain = X509_chain_up_ref(X509_STORE_CTX_get0_untrusted(store));
     if (!ok && conn->verify_error_depth < 0)
         conn->verify_error_depth = X509_STORE_CTX_get_error_depth(store);
     return conn->ctx->report_only ? 1 : ok;
@@ -579,6 +582,7 @@ OW_API void ow_conn_free(ow_conn *conn)
     SSL_free(conn->ssl); /* frees its BIO, which does not own the pipe */
     ow_pipe_clear(&conn->pipe);
     X509_free(conn->verified_leaf);
+    OSSL_STACK_OF_X509_free(conn->sent_chain);
     if (conn->events != NULL)
         OPENSSL_clear_free(conn->events, conn->events_cap); /* may hold key-log secrets */
     ctx_release(conn->ctx);
@@ -803,8 +807,12 @@ OW_API int ow_conn_peer_cert_count(ow_conn *conn)
     STACK_OF(X509) *chain;
     int n;
 
-    if (conn == NULL || SSL_get0_peer_certificate(conn->ssl) == NULL)
+    if (conn == NULL)
         return 0;
+    if (SSL_get0_peer_certificate(conn->ssl) == NULL) {
+        /* Verification failed, so OpenSSL kept nothing: what the peer sent, as verify_cb saw it. */
+        return conn->sent_chain == NULL ? 0 : sk_X509_num(conn->sent_chain);
+    }
     chain = SSL_get_peer_cert_chain(conn->ssl);
     n = chain == NULL ? 0 : sk_X509_num(chain);
     /* A server's view of the client's chain leaves out the leaf; a client's includes it. */
@@ -812,8 +820,8 @@ OW_API int ow_conn_peer_cert_count(ow_conn *conn)
 }
 
 /*
- * Certificate i of the peer's chain (0 is the leaf) as DER. Owned: returns a buffer to free
- * with ow_free and sets *len, or NULL.
+ * Certificate i of the peer's chain (0 is the leaf) as DER, also after a failed verification.
+ * Owned: returns a buffer to free with ow_free and sets *len, or NULL.
  */
 OW_API uint8_t *ow_conn_peer_cert(ow_conn *conn, int i, size_t *len)
 {
@@ -824,11 +832,15 @@ OW_API uint8_t *ow_conn_peer_cert(ow_conn *conn, int i, size_t *len)
 
     if (conn == NULL || len == NULL || i < 0 || i >= ow_conn_peer_cert_count(conn))
         return NULL;
-    chain = SSL_get_peer_cert_chain(conn->ssl);
-    if (i == 0)
-        x = SSL_get0_peer_certificate(conn->ssl);
-    else
-        x = sk_X509_value(chain, SSL_is_server(conn->ssl) ? i - 1 : i);
+    if (SSL_get0_peer_certificate(conn->ssl) == NULL) {
+        x = sk_X509_value(conn->sent_chain, i);
+    } else {
+        chain = SSL_get_peer_cert_chain(conn->ssl);
+        if (i == 0)
+            x = SSL_get0_peer_certificate(conn->ssl);
+        else
+            x = sk_X509_value(chain, SSL_is_server(conn->ssl) ? i - 1 : i);
+    }
     if (x == NULL || (n = i2d_X509(x, &der)) <= 0)
         return NULL;
     *len = (size_t)n;
