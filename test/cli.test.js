@@ -295,10 +295,13 @@ test('-tls1_2 with -cipher and -groups negotiates what was asked', async (scope)
 });
 
 test('s_client and s_server together: mutual TLS, ALPN, the hybrid group, binary data both ways', async (scope) => {
+  const dir = scope.tmpdir();
+  const keys = { server: join(dir, 'server-keys.txt'), client: join(dir, 'client-keys.txt') };
   const { proc: server, port } = await cliServer(scope, ['-cert', 'ecdsa-chain.pem', '-key', 'ecdsa.key', '-CAfile', 'ca.pem',
-    '-Verify', '1', '-alpn', 'h2,http/1.1', '-naccept', '1']);
+    '-Verify', '1', '-alpn', 'h2,http/1.1', '-naccept', '1', '-keylogfile', keys.server]);
   const client = scope.spawn(cli('s_client', '-brief', '-CAfile', 'ca.pem', '-cert', 'client-chain.pem', '-key', 'client.key',
-    '-alpn', 'http/1.1,h2', '-verify_return_error', '-verify_hostname', 'localhost', '-connect', `127.0.0.1:${port}`));
+    '-alpn', 'http/1.1,h2', '-verify_return_error', '-verify_hostname', 'localhost', '-connect', `127.0.0.1:${port}`,
+    '-keylogfile', keys.client));
   const up = new Uint8Array(300_000);
   const down = new Uint8Array(200_000);
   for (let i = 0; i < up.length; i += 65536) crypto.getRandomValues(up.subarray(i, i + 65536));
@@ -324,6 +327,13 @@ test('s_client and s_server together: mutual TLS, ALPN, the hybrid group, binary
   assert.match(client.stderr, /^Negotiated TLS1\.3 group: X25519MLKEM768$/m, client.describe());
   assert.match(client.stderr, /^ALPN protocol: h2$/m);
   assert.match(header, /^Client certificate\n-----BEGIN CERTIFICATE-----\n[\s\S]+\nsubject=CN=openssl-wasm test client\nissuer=CN=openssl-wasm test intermediate\nCIPHER is TLS_AES_256_GCM_SHA384\nNegotiated TLS1\.3 group: X25519MLKEM768\nALPN protocol: h2\n/m, header);
+  // -keylogfile: both sides wrote the same five TLS 1.3 secrets of this connection, after a comment line.
+  const [serverKeys, clientKeys] = [keys.server, keys.client].map((f) => readFileSync(f, 'utf8').split('\n').filter(Boolean));
+  assert.match(clientKeys[0], /^# SSL\/TLS secrets log file/);
+  const secrets = (lines) => lines.filter((l) => !l.startsWith('#')).sort();
+  assert.is(secrets(clientKeys).length, 5, clientKeys.join('\n'));
+  for (const line of secrets(clientKeys)) assert.match(line, /^(CLIENT_HANDSHAKE_TRAFFIC_SECRET|SERVER_HANDSHAKE_TRAFFIC_SECRET|CLIENT_TRAFFIC_SECRET_0|SERVER_TRAFFIC_SECRET_0|EXPORTER_SECRET) [0-9a-f]{64} [0-9a-f]{96}$/);
+  assert.equal(secrets(serverKeys), secrets(clientKeys));
 });
 
 test('usage errors, unsupported options and connection errors', async (scope) => {
@@ -339,9 +349,9 @@ test('usage errors, unsupported options and connection errors', async (scope) =>
   assert.is(command.code, 1);
   assert.match(command.stderr, /Invalid command 'x_client'/);
 
-  const keylog = await run(scope, cli('s_client', '-connect', '127.0.0.1:1', '-keylogfile', 'keys.txt'));
-  assert.is.not(keylog.code, 0);
-  assert.match(keylog.stderr, /-keylogfile is not supported yet/);
+  const keylog = await run(scope, cli('s_client', '-connect', '127.0.0.1:1', '-keylogfile', '/nonexistent/dir/keys.txt'));
+  assert.is(keylog.code, 1);
+  assert.match(keylog.stderr, /^s_client: Can't open "\/nonexistent\/dir\/keys\.txt" for writing \(-keylogfile\): ENOENT$/m);
 
   // A port that was just free: nothing listens there.
   const port = await new Promise((resolve) => {

@@ -4,7 +4,7 @@ import net from 'node:net';
 import { writeFileSync } from 'node:fs';
 import process from 'node:process';
 import {
-  Exit, UsageError, err, errnoOf, fromPem, parseAlpn, parseArgs, parseHostPort, parsePort,
+  Exit, UsageError, err, errnoOf, fromPem, keylogWriter, parseAlpn, parseArgs, parseHostPort, parsePort,
   printTlsError, readOptionFile, readPass, socketErrorText, tmpKeyLine, toPem, verifyText,
   versionOptions, write,
 } from './common.js';
@@ -40,7 +40,7 @@ export const usage = `Usage: openssl-wasm s_client [options] [host:port]
  -crlf                    Translate a line feed from the terminal into CR+LF
  -sess_out file           Write the TLS session to this file (PEM, as openssl does)
  -sess_in file            Offer the TLS session in this file, to resume it
- -keylogfile file         Not supported yet
+ -keylogfile file         Append TLS secrets to file (SSLKEYLOGFILE format, for Wireshark)
  -help                    Show this summary
 `;
 
@@ -68,10 +68,6 @@ export async function sClient(api, argv) {
   if (rest.length === 1 && opts.connect !== undefined) throw new UsageError(`${CMD}: Cannot supply both -connect and a target argument`);
   if (opts.servername !== undefined && opts.noservername) throw new UsageError(`${CMD}: Can't use -servername and -noservername together`);
   if (opts.CApath !== undefined) throw new UsageError(`${CMD}: -CApath is not supported: put the CA certificates in one file and use -CAfile`);
-  if (opts.keylogfile !== undefined) {
-    err(`${CMD}: -keylogfile is not supported yet: the wasm bindings cannot export TLS secrets\n`);
-    return 1;
-  }
   const target = parseHostPort(opts.connect ?? rest[0] ?? `localhost:${DEFAULT_PORT}`);
   const host = target.host ?? 'localhost';
   const port = parsePort(CMD, target.port ?? DEFAULT_PORT);
@@ -83,6 +79,7 @@ export async function sClient(api, argv) {
 
   // Everything from files first, so that a bad path fails before any connection is made.
   const tlsOptions = { ...versionOptions(CMD, opts) };
+  if (opts.keylogfile !== undefined) tlsOptions.onkeylog = keylogWriter(CMD, opts.keylogfile);
   if (opts.CAfile !== undefined) tlsOptions.ca = readOptionFile(CMD, 'CAfile', opts.CAfile);
   if (opts.key !== undefined && opts.cert === undefined) throw new UsageError(`${CMD}: -key needs -cert`);
   if (opts.cert !== undefined) {

@@ -4,7 +4,7 @@
 import net from 'node:net';
 import process from 'node:process';
 import {
-  Exit, UsageError, err, errnoOf, htmlEscape, parseAlpn, parseArgs, parseHostPort, parsePort,
+  Exit, UsageError, err, errnoOf, htmlEscape, keylogWriter, parseAlpn, parseArgs, parseHostPort, parsePort,
   printTlsError, readOptionFile, readPass, socketErrorText, tmpKeyLine, toPem, verifyText,
   versionOptions, write,
 } from './common.js';
@@ -36,7 +36,7 @@ export const usage = `Usage: openssl-wasm s_server [options]
  -naccept n               Exit after n connections
  -brief                   Print a short summary of each connection (on stderr)
  -quiet                   No server output
- -keylogfile file         Not supported yet
+ -keylogfile file         Append TLS secrets to file (SSLKEYLOGFILE format, for Wireshark)
  -help                    Show this summary
 `;
 
@@ -55,10 +55,6 @@ export async function sServer(api, argv, { commandLine }) {
   }
   if (rest.length > 0) throw new UsageError(`${CMD}: Extra argument(s): ${rest.join(' ')}`);
   if (opts.CApath !== undefined) throw new UsageError(`${CMD}: -CApath is not supported: put the CA certificates in one file and use -CAfile`);
-  if (opts.keylogfile !== undefined) {
-    err(`${CMD}: -keylogfile is not supported yet: the wasm bindings cannot export TLS secrets\n`);
-    return 1;
-  }
   const where = opts.accept !== undefined ? parseHostPort(opts.accept, { preferPort: true })
     : opts.port !== undefined ? { port: opts.port } : {};
   const bindHost = where.host === undefined ? '127.0.0.1' : where.host === '*' ? '0.0.0.0' : where.host;
@@ -78,6 +74,7 @@ export async function sServer(api, argv, { commandLine }) {
     passphrase: readPass(CMD, opts.pass),
   };
   if (opts.CAfile !== undefined) serverOptions.ca = readOptionFile(CMD, 'CAfile', opts.CAfile);
+  if (opts.keylogfile !== undefined) serverOptions.onkeylog = keylogWriter(CMD, opts.keylogfile);
   if (opts.Verify !== undefined || opts.verify !== undefined) {
     serverOptions.requestCert = true;
     serverOptions.rejectUnauthorized = opts.Verify !== undefined;
