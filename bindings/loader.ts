@@ -165,6 +165,19 @@ async function compile(source: WasmSource | undefined, flavor: Flavor): Promise<
   return compileResponse(await source);
 }
 
+/** The smallest module using a SIMD value (a function returning v128.const 0). */
+const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 22, 1, 20, 0,
+  253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 11]);
+
+/** Whether this runtime has WebAssembly SIMD, which the module needs (wasm/fast/). */
+export function hasWasmSimd(): boolean {
+  try {
+    return WebAssembly.validate(SIMD_PROBE);
+  } catch {
+    return false;
+  }
+}
+
 function loadError(what: string, cause: unknown): TlsError {
   const why = cause instanceof Error ? cause.message : String(cause);
   return new TlsError(`cannot load openssl.wasm: ${what}: ${why}`, { code: 'ERR_WASM_LOAD', cause });
@@ -249,6 +262,10 @@ export async function instantiate(options: LoadOptions = {}): Promise<Instance> 
     mod = await compile(options.wasm, wantFlavor ?? 'small');
   } catch (e) {
     if (e instanceof TlsError) throw e;
+    if (!hasWasmSimd()) {
+      throw loadError('compiling', new Error('this runtime has no WebAssembly SIMD, which openssl.wasm needs '
+        + '(Node 16.4+, Deno, Bun, Chrome 91+, Firefox 89+, Safari 16.4+)'));
+    }
     throw loadError('compiling', e);
   }
   let exports: ShimExports | undefined;

@@ -4,6 +4,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { OpenSSL, TlsError } from '../dist/index.js';
+import { hasWasmSimd } from '../dist/loader.js';
 import { SHIM_FUNCTIONS } from '../dist/abi.js';
 import { runtime } from './helpers.js';
 
@@ -79,6 +80,19 @@ t('bad module bytes, a missing file and an HTTP error are clear errors', async (
       assert.is(e.code, 'ERR_WASM_LOAD');
       assert.match(e.message, message);
     }
+  }
+});
+
+t('a runtime without WebAssembly SIMD is told so when the module does not compile', async () => {
+  assert.ok(hasWasmSimd(), 'this runtime has SIMD');
+  const validate = WebAssembly.validate;
+  WebAssembly.validate = () => false; // as a runtime without SIMD would answer the probe
+  try {
+    const e = await OpenSSL.load({ wasm: new Uint8Array([0, 97, 115, 109, 9, 9, 9, 9]) }).then(() => null, (x) => x);
+    assert.instance(e, TlsError);
+    assert.match(e.message, /^cannot load openssl\.wasm: compiling: this runtime has no WebAssembly SIMD, which openssl\.wasm needs/);
+  } finally {
+    WebAssembly.validate = validate;
   }
 });
 
