@@ -14,9 +14,9 @@ $(OPENSSL_TREE)/.openssl-wasm-sha256: openssl-src/VERSION openssl-src/SHA256 ope
 	openssl-src/fetch.sh
 	@touch $@
 
-# A flavor may name hot objects (OPENSSL_HOT_OBJECTS_<flavor>) to recompile with other flags
-# (OPENSSL_HOT_CFLAGS_<flavor>) after the first pass: OpenSSL's Makefile then rebuilds only the
-# objects removed, and the archives.
+# A flavor may list further passes (OPENSSL_PASSES_<flavor>), each recompiling some objects
+# (OPENSSL_PASS_<flavor>_<pass>_OBJECTS) with other flags (..._CFLAGS) after the first: OpenSSL's
+# Makefile then rebuilds only the objects removed, and the archives.
 
 # The libraries are also kept in a per-machine cache keyed by everything that goes into them
 # (version, checksum, the options files, the compiler), so a fresh clone on the same machine
@@ -51,11 +51,10 @@ $$(OPENSSL_BUILD_$(1))/libssl.a: $$(OPENSSL_BUILD_$(1))/Makefile
 	  echo "OpenSSL $(1) libraries: compiling (a few minutes; log in $$(OPENSSL_BUILD_$(1))/build.log)"; \
 	  $(MAKE) -C $$(OPENSSL_BUILD_$(1)) -j$(JOBS) build_libs > $$(OPENSSL_BUILD_$(1))/build.log 2>&1 || \
 	    { tail -40 $$(OPENSSL_BUILD_$(1))/build.log; exit 1; }; \
-	  if [ -n "$$(strip $$(OPENSSL_HOT_OBJECTS_$(1)))" ]; then \
-	    (cd $$(OPENSSL_BUILD_$(1)) && rm -f $$(OPENSSL_HOT_OBJECTS_$(1))) && \
-	    $(MAKE) -C $$(OPENSSL_BUILD_$(1)) -j$(JOBS) build_libs CFLAGS="$$(OPENSSL_HOT_CFLAGS_$(1))" \
-	      >> $$(OPENSSL_BUILD_$(1))/build.log 2>&1 || { tail -40 $$(OPENSSL_BUILD_$(1))/build.log; exit 1; }; \
-	  fi; \
+	  $$(foreach pass,$$(OPENSSL_PASSES_$(1)), \
+	    (cd $$(OPENSSL_BUILD_$(1)) && rm -f $$(OPENSSL_PASS_$(1)_$$(pass)_OBJECTS)) && \
+	    $(MAKE) -C $$(OPENSSL_BUILD_$(1)) -j$(JOBS) build_libs CFLAGS="$$(OPENSSL_PASS_$(1)_$$(pass)_CFLAGS)" \
+	      >> $$(OPENSSL_BUILD_$(1))/build.log 2>&1 || { tail -40 $$(OPENSSL_BUILD_$(1))/build.log; exit 1; };) \
 	  { rm -rf $$(OPENSSL_CACHED_$(1)).tmp && mkdir -p $$(OPENSSL_CACHED_$(1)).tmp && \
 	    cp -r $$(OPENSSL_BUILD_$(1))/libssl.a $$(OPENSSL_BUILD_$(1))/libcrypto.a $$(OPENSSL_BUILD_$(1))/include $$(OPENSSL_CACHED_$(1)).tmp/ && \
 	    rm -rf $$(OPENSSL_CACHED_$(1)) && mv $$(OPENSSL_CACHED_$(1)).tmp $$(OPENSSL_CACHED_$(1)); } || \
