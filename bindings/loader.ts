@@ -22,7 +22,7 @@ export type WasmSource =
 
 /**
  * The builds of the module. `'small'` (the default, `openssl.wasm`) has TLS 1.2 and 1.3 with
- * the algorithms the web uses; `'full'` (`openssl-full.wasm`, about twice the download) has
+ * the algorithms the web uses; `'full'` (`openssl-full.wasm`, about 1.6 times the download) has
  * everything: TLS 1.0/1.1, DHE and PSK suites, DSA, ML-DSA and SLH-DSA, Camellia, ARIA, SM2/3/4.
  */
 export type Flavor = 'small' | 'full';
