@@ -23,7 +23,7 @@ import {
   TlsError, decodeAlert, formatOpenSSLError, useAfterFree, verifyCode, type TlsAlert,
 } from './errors.js';
 import type { Instance } from './loader.js';
-import { STAGING_SIZE, toBytes } from './memory.js';
+import { STAGING_SIZE, outOfMemory, toBytes } from './memory.js';
 import { drainErrors } from './openssl-errors.js';
 
 /** What a step needs before it can make progress. */
@@ -322,7 +322,7 @@ export class TlsConnection {
     if (bytes.length === 0) return 0;
     const [buf, n] = this.#stage(bytes);
     const r = this.#inst.exports.ow_conn_feed(p, buf, n);
-    if (r === -2) throw new TlsError(`out of wasm memory (feeding ${n} bytes)`, { code: 'ERR_WASM_OUT_OF_MEMORY' });
+    if (r === -2) throw outOfMemory(n);
     if (r < 0) throw new TlsError('cannot feed: the transport was already ended with feedEnd()', { code: 'ERR_TLS_FEED_AFTER_END' });
     return r;
   }

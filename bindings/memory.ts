@@ -123,7 +123,8 @@ export class Heap {
   }
 }
 
-function outOfMemory(n: number): TlsError {
+/** The error for an allocation of `n` bytes that wasm memory could not satisfy. */
+export function outOfMemory(n: number): TlsError {
   return new TlsError(`out of wasm memory (allocating ${n} bytes)`, { code: 'ERR_WASM_OUT_OF_MEMORY' });
 }
 

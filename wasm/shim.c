@@ -53,6 +53,7 @@ static int initialized;
  */
 static int register_legacy_names(void)
 {
+#ifdef OPENSSL_NO_AUTOALGINIT
     const EVP_MD *mds[] = { EVP_md5(), EVP_sha1(), EVP_sha224(), EVP_sha256(), EVP_sha384(),
                             EVP_sha512(), EVP_sha512_224(), EVP_sha512_256(), EVP_sha3_224(),
                             EVP_sha3_256(), EVP_sha3_384(), EVP_sha3_512() };
@@ -67,7 +68,8 @@ static int register_legacy_names(void)
     for (i = 0; i < sizeof(ciphers) / sizeof(ciphers[0]); i++)
         if (ciphers[i] == NULL || !EVP_add_cipher(ciphers[i]))
             return 0;
-    return 1;
+#endif
+    return 1; /* otherwise OpenSSL registered them all at start-up */
 }
 
 /* Must be called once before anything else. Returns 1, or 0 with the error queue set. */
@@ -430,8 +432,8 @@ typedef struct ow_conn {
     ow_pipe pipe;       /* ciphertext both ways; the SSL's BIO reads and writes it */
     int alert_sent;     /* last alert sent: (level << 8) | description, or -1 */
     int alert_received; /* last alert received, likewise */
-    X509 *verified_leaf; /* the peer's leaf as verification saw it, kept even if it failed */
-    STACK_OF(X509) *sent_chain; /* the certificates the peer sent (leaf first), likewise */
+    STACK_OF(X509) *sent_chain; /* what the peer sent (leaf first), as verification saw it:
+                                   kept even if it failed, when OpenSSL keeps nothing */
     int sessions;        /* client: how many resumable sessions (tickets) have arrived */
     int verify_error_depth; /* where in the chain verification first failed, or -1 */
     int keylog;            /* this connection asked for key-log lines */
@@ -511,20 +513,17 @@ static int new_session_cb(SSL *ssl, SSL_SESSION *sess)
 }
 
 /*
- * Keeps the leaf so a failure can be explained (its SANs), and in report-only mode turns a
- * failure into a recorded result instead of a failed handshake. OpenSSL still stores the error
- * for SSL_get_verify_result.
+ * Keeps what the peer sent, so that a failure can be explained (its SANs,
+ * peerCertificates()), and in report-only mode turns a failure into a recorded result instead
+ * of a failed handshake. OpenSSL still stores the error for SSL_get_verify_result.
  */
 static int verify_cb(int ok, X509_STORE_CTX *store)
 {
     SSL *ssl = X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx());
     ow_conn *conn = ssl == NULL ? NULL : SSL_get_app_data(ssl);
-    X509 *leaf = X509_STORE_CTX_get0_cert(store);
 
     if (conn == NULL)
         return ok;
-    if (conn->verified_leaf == NULL && leaf != NULL && X509_up_ref(leaf))
-        conn->verified_leaf = leaf;
     if (conn->sent_chain == NULL && X509_STORE_CTX_get0_untrusted(store) != NULL)
         conn->sent_chain = X509_chain_up_ref(X509_STORE_CTX_get0_untrusted(store));
     if (!ok && conn->verify_error_depth < 0)
@@ -581,7 +580,6 @@ OW_API void ow_conn_free(ow_conn *conn)
         return;
     SSL_free(conn->ssl); /* frees its BIO, which does not own the pipe */
     ow_pipe_clear(&conn->pipe);
-    X509_free(conn->verified_leaf);
     OSSL_STACK_OF_X509_free(conn->sent_chain);
     if (conn->events != NULL)
         OPENSSL_clear_free(conn->events, conn->events_cap); /* may hold key-log secrets */
@@ -656,14 +654,11 @@ OW_API int ow_conn_pending_out(ow_conn *conn)
 /* Takes up to len bytes of ciphertext to send. Returns the count, 0 when there is none. */
 OW_API int ow_conn_drain(ow_conn *conn, uint8_t *buf, size_t len)
 {
-    int n;
-
     if (conn == NULL || buf == NULL || len > INT32_MAX)
         return -1;
     if (len == 0)
         return 0;
-    n = (int)ow_queue_take(&conn->pipe.out, buf, len);
-    return n;
+    return (int)ow_queue_take(&conn->pipe.out, buf, len);
 }
 
 /* Plaintext from the peer: the count, or -2 (feed more), -6 (peer sent close_notify), ... */
@@ -871,7 +866,7 @@ OW_API char *ow_conn_peer_san(ow_conn *conn)
     X509 *x = conn == NULL ? NULL : SSL_get0_peer_certificate(conn->ssl);
 
     if (x == NULL && conn != NULL)
-        x = conn->verified_leaf; /* verification failed, so OpenSSL did not keep the peer's */
+        x = sk_X509_value(conn->sent_chain, 0); /* verification failed: OpenSSL kept nothing */
     X509_EXTENSION *ext;
     BIO *bio;
     int idx;
