@@ -24,7 +24,8 @@ wasm: $(WASM_OUTPUTS)
 
 # The package: compiled bindings and the module beside them, as `exports` in package.json names them.
 ROOTS_TS   := bindings/root-certificates.ts
-TS_SOURCES := $(filter-out $(ROOTS_TS),$(wildcard bindings/*.ts)) $(ROOTS_TS)
+# Generated sources are listed by name: bindings/abi.ts (wasm/gen-abi.mjs) and the roots.
+TS_SOURCES := $(filter-out $(ROOTS_TS) $(ABI_TS),$(wildcard bindings/*.ts bindings/*/*.ts)) $(ROOTS_TS) $(ABI_TS)
 NPM_STAMP  := node_modules/.package-lock.json
 
 $(NPM_STAMP): package.json package-lock.json
@@ -46,7 +47,7 @@ $(DIST_WASM): dist/%: wasm/build/%
 bindings: dist/index.js $(DIST_WASM)
 
 clean:
-	rm -rf $(WASM_OUTPUTS) dist $(ROOTS_TS)
+	rm -rf $(WASM_OUTPUTS) $(ABI_EXPORTS) dist $(ROOTS_TS) $(ABI_TS)
 
 distclean:
 	rm -rf wasm/build

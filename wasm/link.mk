@@ -1,9 +1,23 @@
 # Links the shim and OpenSSL into one standalone .wasm per flavor, plus a manifest beside each:
-# wasm/build/openssl.wasm (small, the default) and wasm/build/openssl-full.wasm.
+# wasm/build/openssl.wasm (small, the default) and wasm/build/openssl-full.wasm; and the testing
+# module wasm/build/openssl-testing.wasm (the full flavor plus the test PKI, wasm/testing/).
 # Included by the top-level Makefile after wasm/openssl.mk.
 
-SHIM_SOURCES  := wasm/shim.c wasm/pipe.c wasm/seed.c wasm/pki.c
-SHIM_HEADERS  := wasm/shim.h wasm/pipe.h
+# The shim, split by concern (wasm/shim/): core, context, store, connection, verify, session,
+# events, entropy and the ciphertext pipe. Its ABI is declared once, in wasm/abi.h.
+SHIM_SOURCES  := $(sort $(wildcard wasm/shim/*.c))
+SHIM_HEADERS  := wasm/abi.h $(wildcard wasm/shim/*.h)
+# C linked only into the testing module.
+TESTING_SOURCES := wasm/testing/pki.c
+
+# What wasm/gen-abi.mjs derives from the header: the bindings' typed view of the exports and
+# the export list of each kind of module (production, testing).
+ABI_TS      := bindings/abi.ts
+ABI_EXPORTS := wasm/build/exports-production.json wasm/build/exports-testing.json
+$(ABI_TS) $(ABI_EXPORTS) &: wasm/abi.h wasm/gen-abi.mjs
+	@mkdir -p wasm/build
+	node wasm/gen-abi.mjs wasm/abi.h $(ABI_TS) wasm/build
+
 # Faster primitives, written for wasm, that replace OpenSSL's portable C at link time: an object
 # given to the linker defines the symbol, so the archive member that also defines it is never
 # pulled in. Each file says what it replaces and why.
@@ -27,7 +41,7 @@ WASM_LDFLAGS += -sTOTAL_STACK=1MB         # OpenSSL's deepest frames (ML-DSA, AS
 WASM_LDFLAGS += -sFILESYSTEM=0            # no files: certificates and keys come from memory
 WASM_LDFLAGS += -sERROR_ON_UNDEFINED_SYMBOLS=1
 WASM_LDFLAGS += --js-library wasm/imports.js  # declares the host imports named in the shim
-WASM_LDFLAGS += -sEXPORTED_FUNCTIONS=_malloc,_free  # the rest are OW_API (EMSCRIPTEN_KEEPALIVE)
+# The exports are exactly the header's (generated list); nothing else is kept alive.
 
 # C that only one flavor links, each file saying what it replaces: the small flavor's own
 # default provider (which needs OpenSSL's internal provider headers), and its P-224/P-521.
@@ -48,14 +62,21 @@ wasm/build/fast/%.o: wasm/fast/%.c wasm/link.mk $(OPENSSL_TREE)/.openssl-wasm-sh
 	@mkdir -p $(@D)
 	emcc $(SHIM_CFLAGS) -O2 -I$(OPENSSL_TREE)/include -c $< -o $@
 
-# wasm_flavor(flavor): the module and its manifest.
-define wasm_flavor
-WASM_OUT_$(1)      := wasm/build/$$(WASM_FILE_$(1))
-WASM_MANIFEST_$(1) := wasm/build/$$(MANIFEST_FILE_$(1))
+# wasm_module(name, flavor, file, export list, extra sources): one module, linked from a flavor's
+# libraries with the shim and the extra sources, exporting exactly the list's functions.
+define wasm_module
+WASM_OUT_$(1) := wasm/build/$(3)
 
-$$(WASM_OUT_$(1)): $(SHIM_SOURCES) $(SHIM_HEADERS) $(FAST_OBJECTS) $$(FLAVOR_SOURCES_$(1)) $$(OPENSSL_LIBS_$(1)) wasm/link.mk wasm/imports.js
-	emcc $(SHIM_CFLAGS) $$(OPENSSL_INCLUDES_$(1)) $$(FLAVOR_INCLUDES_$(1)) -DOW_FLAVOR='"$(1)"' $(WASM_LDFLAGS) $$(WASM_OPT_$(1)) \
-	  $(SHIM_SOURCES) $(FAST_OBJECTS) $$(FLAVOR_SOURCES_$(1)) $$(OPENSSL_LIBS_$(1)) -o $$@
+$$(WASM_OUT_$(1)): $(SHIM_SOURCES) $(SHIM_HEADERS) $(FAST_OBJECTS) $$(FLAVOR_SOURCES_$(2)) $(5) $$(OPENSSL_LIBS_$(2)) wasm/link.mk wasm/imports.js wasm/build/exports-$(4).json
+	emcc $(SHIM_CFLAGS) $$(OPENSSL_INCLUDES_$(2)) $$(FLAVOR_INCLUDES_$(2)) -DOW_FLAVOR='"$(2)"' $(WASM_LDFLAGS) $$(WASM_OPT_$(2)) \
+	  -sEXPORTED_FUNCTIONS=@wasm/build/exports-$(4).json \
+	  $(SHIM_SOURCES) $(5) $(FAST_OBJECTS) $$(FLAVOR_SOURCES_$(2)) $$(OPENSSL_LIBS_$(2)) -o $$@
+endef
+
+# wasm_flavor(flavor): the flavor's production module and its manifest.
+define wasm_flavor
+$(call wasm_module,$(1),$(1),$$(WASM_FILE_$(1)),production,)
+WASM_MANIFEST_$(1) := wasm/build/$$(MANIFEST_FILE_$(1))
 
 $$(WASM_MANIFEST_$(1)): $$(WASM_OUT_$(1)) wasm/manifest.mjs
 	node wasm/manifest.mjs $$(WASM_OUT_$(1)) $(OPENSSL_VERSION) $(1) "$$(OPENSSL_CONFIG_OPTIONS) $$(OPENSSL_OPTIONS_$(1))" > $$@
@@ -63,4 +84,7 @@ endef
 
 $(foreach f,$(OPENSSL_FLAVORS),$(eval $(call wasm_flavor,$(f))))
 
-WASM_OUTPUTS := $(foreach f,$(OPENSSL_FLAVORS),$(WASM_OUT_$(f)) $(WASM_MANIFEST_$(f)))
+# The testing module: the full flavor (every key type the test PKI makes) plus the PKI.
+$(eval $(call wasm_module,testing,full,openssl-testing.wasm,testing,$(TESTING_SOURCES)))
+
+WASM_OUTPUTS := $(foreach f,$(OPENSSL_FLAVORS),$(WASM_OUT_$(f)) $(WASM_MANIFEST_$(f))) $(WASM_OUT_testing)

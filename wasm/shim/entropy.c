@@ -20,7 +20,7 @@
 #include <openssl/provider.h>
 #include <openssl/rand.h>
 
-#include "shim.h"
+#include "internal.h"
 
 /* WASI preview1: fills buf with len random bytes; returns 0 (success) or a WASI errno. */
 __attribute__((import_module("wasi_snapshot_preview1"), import_name("random_get")))
@@ -207,7 +207,7 @@ static int seed_provider_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATC
     return 1;
 }
 
-int ow_seed_install(void)
+int ow_entropy_install(void)
 {
     unsigned char probe[32];
 
