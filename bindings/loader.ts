@@ -5,10 +5,10 @@
  * few WASI/env functions answered here.
  * @module
  */
-import { SHIM_FUNCTIONS, type ShimExports } from './abi.js';
+import { PRODUCTION_SIGNATURES, Status, type ShimExports } from './abi.js';
 import { TlsError } from './errors.js';
 import { Heap } from './memory.js';
-import { drainErrors } from './openssl-errors.js';
+import { drainErrors } from './native.js';
 
 /** Where the module's bytes come from. */
 export type WasmSource =
@@ -253,8 +253,10 @@ function imports(mod: WebAssembly.Module, memory: () => WebAssembly.Memory, now:
  * Compiles (once per source) and instantiates a fresh OpenSSL instance, then initializes
  * OpenSSL and seeds its DRBG from the host. Throws {@link TlsError} with code
  * `ERR_WASM_LOAD` when the module cannot be had, or the OpenSSL error when it does not start.
+ * `require` names exports beyond the production ABI that the module must have (the testing
+ * module's).
  */
-export async function instantiate(options: LoadOptions = {}): Promise<Instance> {
+export async function instantiate(options: LoadOptions & { require?: readonly string[] } = {}): Promise<Instance> {
   entropySource(options.entropy); // refuse bad options before any work
   const wantFlavor = flavorOption(options.flavor);
   let mod: WebAssembly.Module;
@@ -281,20 +283,22 @@ export async function instantiate(options: LoadOptions = {}): Promise<Instance> 
     throw loadError('instantiating', e);
   }
   exports = inst.exports as unknown as ShimExports;
-  const missing = SHIM_FUNCTIONS.filter((f) => typeof (exports as unknown as Record<string, unknown>)[f] !== 'function');
+  const missing = [...Object.keys(PRODUCTION_SIGNATURES), ...(options.require ?? [])]
+    .filter((f) => typeof (exports as unknown as Record<string, unknown>)[f] !== 'function');
   if (missing.length > 0) {
     throw new TlsError(`openssl.wasm does not match these bindings: missing ${missing.join(', ')}`, { code: 'ERR_WASM_LOAD' });
   }
   exports._initialize?.();
   const heap = new Heap(exports);
-  if (exports.ow_init() !== 1) {
-    const errors = drainErrors(exports, heap);
+  const version = heap.cstring(exports.ow_openssl_version()) ?? 'OpenSSL';
+  const flavor = heap.cstring(exports.ow_flavor()) as Flavor;
+  if (exports.ow_init() !== Status.OK) {
+    const errors = drainErrors({ exports, heap, flavor, version });
     const why = errors.map((e) => e.reason).filter(Boolean).join('; ') || 'unknown error';
     throw new TlsError(`OpenSSL failed to initialize: ${why}`, { errors, code: 'ERR_OPENSSL_INIT' });
   }
-  const flavor = heap.cstring(exports.ow_flavor()) as Flavor;
   if (wantFlavor !== undefined && flavor !== wantFlavor) {
     throw new TlsError(`cannot load openssl.wasm: asked for the '${wantFlavor}' flavor, but this module is the '${flavor}' flavor`, { code: 'ERR_WASM_LOAD' });
   }
-  return { exports, heap, flavor, version: heap.cstring(exports.ow_openssl_version()) ?? 'OpenSSL' };
+  return { exports, heap, flavor, version };
 }

@@ -4,8 +4,11 @@
  * key usage and extended key usage, as PEM and DER. For tests only: the keys are fresh and
  * held in memory, and nothing about them is meant to be kept secret.
  *
+ * The PKI runs in its own instance of the testing module (`openssl-testing.wasm`, the full
+ * flavor plus the PKI's C code, wasm/testing/), so the production modules carry none of it.
+ *
  * ```ts
- * const pki = new TestPki(await getOpenSSL());
+ * const pki = await TestPki.load();
  * const root = pki.root({ subject: 'openssl-wasm test root' });
  * const leaf = root.issue({ subject: 'localhost', san: ['DNS:localhost', 'IP:127.0.0.1'] });
  * const server = await createServer({ cert: leaf.chainPem, key: leaf.keyPem });
@@ -13,11 +16,11 @@
  * ```
  * @module
  */
-import { NULL, type CertPtr, type KeyPtr } from './abi.js';
+import { NULL, TESTING_SIGNATURES, type KeyPtr, type Owned, type OutPtr, type X509Ptr } from './abi.js';
+import { derToPem } from './context.js';
 import { TlsError, formatOpenSSLError } from './errors.js';
-import type { Instance } from './loader.js';
-import type { OpenSSL } from './openssl.js';
-import { drainErrors } from './openssl-errors.js';
+import { instantiate, type Instance, type LoadOptions } from './loader.js';
+import { drainErrors } from './native.js';
 
 /** Key types by name. */
 export type KeyType =
@@ -61,7 +64,7 @@ export interface IssueOptions {
 /** A certificate with its key, as PEM and DER, and the chain up to (not including) the root. */
 export class IssuedCertificate {
   readonly #pki: TestPki;
-  readonly #cert: CertPtr;
+  readonly #cert: X509Ptr;
   readonly #key: KeyPtr;
   readonly certPem: string;
   readonly certDer: Uint8Array;
@@ -71,15 +74,15 @@ export class IssuedCertificate {
   readonly chain: readonly IssuedCertificate[];
 
   /** @internal */
-  constructor(pki: TestPki, cert: CertPtr, key: KeyPtr, issuer: IssuedCertificate | undefined) {
+  constructor(pki: TestPki, cert: X509Ptr, key: KeyPtr, issuer: IssuedCertificate | undefined) {
     this.#pki = pki;
     this.#cert = cert;
     this.#key = key;
     const inst = pki.instance;
-    this.certPem = exportText(inst, (len) => inst.exports.ow_cert_export(cert, 0, len), 'certificate PEM');
-    this.certDer = exportBytes(inst, (len) => inst.exports.ow_cert_export(cert, 1, len), 'certificate DER');
-    this.keyPem = exportText(inst, (len) => inst.exports.ow_key_export(key, 0, len), 'key PEM');
-    this.keyDer = exportBytes(inst, (len) => inst.exports.ow_key_export(key, 1, len), 'key DER');
+    this.certDer = exportDer(inst, (len) => inst.exports.ow_cert_export_der(cert, len), 'certificate', false);
+    this.keyDer = exportDer(inst, (len) => inst.exports.ow_key_export_der(key, len), 'key', true);
+    this.certPem = derToPem(this.certDer, 'CERTIFICATE');
+    this.keyPem = derToPem(this.keyDer, 'PRIVATE KEY');
     const isRoot = issuer === undefined;
     this.chain = isRoot ? [] : [this, ...issuer.chain];
   }
@@ -95,25 +98,19 @@ export class IssuedCertificate {
   }
 
   /** @internal */
-  get pointers(): [CertPtr, KeyPtr] {
+  get pointers(): [X509Ptr, KeyPtr] {
     return [this.#cert, this.#key];
   }
 }
 
-function exportBytes(inst: Instance, call: (len: number) => number, what: string): Uint8Array {
+function exportDer(inst: Instance, call: (len: OutPtr) => Owned<'uint8_t'>, what: string, secret: boolean): Uint8Array {
   const [p, [len]] = inst.heap.withOut(1, call);
   if (p === NULL) throw pkiError(inst, `exporting the ${what}`);
-  const out = inst.heap.copyOut(p, len);
-  inst.heap.free(p, len);
-  return out;
-}
-
-function exportText(inst: Instance, call: (len: number) => number, what: string): string {
-  return new TextDecoder().decode(exportBytes(inst, call, what));
+  return inst.heap.takeBytes(p, len, secret);
 }
 
 function pkiError(inst: Instance, what: string): TlsError {
-  const errors = drainErrors(inst.exports, inst.heap);
+  const errors = drainErrors(inst);
   return new TlsError(`${what}: ${errors.length ? formatOpenSSLError(errors[0]) : 'failed'}`, { errors, code: 'ERR_TEST_PKI' });
 }
 
@@ -126,10 +123,23 @@ export class TestPki {
   readonly #owned: (() => void)[] = [];
   readonly #now: () => number;
 
-  /** `now` sets the default validity window's anchor (default Date.now). */
-  constructor(openssl: OpenSSL, { now = Date.now }: { now?: () => number } = {}) {
-    this.#inst = openssl.instance;
+  /** @internal Use {@link TestPki.load}. */
+  constructor(inst: Instance, now: () => number) {
+    this.#inst = inst;
     this.#now = now;
+  }
+
+  /**
+   * A PKI in a new instance of the testing module. `now` anchors the default validity window
+   * and is the instance's clock (default `Date.now`); `entropy` as for `OpenSSL.load` (a
+   * `testOnlySeed` makes the keys and serial numbers reproducible).
+   */
+  static async load({ now = Date.now, entropy }: { now?: () => number; entropy?: LoadOptions['entropy'] } = {}): Promise<TestPki> {
+    const inst = await instantiate({
+      wasm: new URL('./openssl-testing.wasm', import.meta.url), now, entropy,
+      require: Object.keys(TESTING_SIGNATURES),
+    });
+    return new TestPki(inst, now);
   }
 
   /** @internal */
@@ -148,10 +158,6 @@ export class TestPki {
     const keyType = o.key ?? 'ecdsa-p256';
     const spec = KEYS[keyType];
     if (!spec) throw new TypeError(`unknown key type '${keyType}'; one of ${Object.keys(KEYS).join(', ')}`);
-    if (keyType.startsWith('ml-dsa') && this.#inst.flavor !== 'full') {
-      throw new TlsError(`${keyType} keys need the 'full' flavor, which has ML-DSA: load it with OpenSSL.load({ flavor: 'full' })`,
-        { code: 'ERR_OSSL_UNSUPPORTED' });
-    }
     const key = heap.withCString(spec[0], false, (t) => heap.withCString(spec[1], false, (c) => x.ow_key_generate(t, c, spec[2])));
     if (key === NULL) throw pkiError(this.#inst, `generating a ${keyType} key`);
     this.#owned.push(() => x.ow_key_free(key));
@@ -175,7 +181,7 @@ export class TestPki {
       ...(o.extensions ?? []),
     ];
     for (const e of exts) if (e.includes('\n')) throw new TypeError(`bad extension line ${e}`);
-    const [issuerCert, issuerKey] = issuer ? issuer.pointers : [NULL as CertPtr, NULL as KeyPtr];
+    const [issuerCert, issuerKey] = issuer ? issuer.pointers : [NULL as X509Ptr, NULL as KeyPtr];
     const cert = heap.withCString(nameLines, false, (n) => heap.withCString(exts.join('\n'), false, (e) =>
       x.ow_cert_issue(key, n, issuerCert, issuerKey, Math.floor(start / 1000), Math.floor(end / 1000), e)));
     if (cert === NULL) throw pkiError(this.#inst, `issuing the certificate for ${nameLines.replace(/\n/g, ', ')}`);

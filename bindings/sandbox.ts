@@ -1,6 +1,6 @@
 /**
  * FOR TESTS ONLY. A sandbox for testing TLS code: an in-process client and server, each a
- * low-level {@link TlsConnection}, joined by a virtual wire that a test can watch and break,
+ * low-level {@link TlsEngine}, joined by a virtual wire that a test can watch and break,
  * inside a private OpenSSL instance with its own virtual clock and (optionally) seeded,
  * reproducible entropy. Nothing runs by itself: no timers, no promises, no event loop. The
  * test moves the connection forward with {@link Sandbox.step}, {@link Sandbox.run} or
@@ -36,7 +36,7 @@
  * @module
  */
 import type { SecureContext, SecureContextOptions } from './context.js';
-import type { ConnectionOptions, TlsConnection, TlsMessageEvent, Want } from './connection.js';
+import type { EngineOptions, TlsEngine, TlsMessageEvent, Want } from './engine.js';
 import { TlsError, type TlsErrorDetails } from './errors.js';
 import type { Flavor, WasmSource } from './loader.js';
 import { OpenSSL } from './openssl.js';
@@ -79,15 +79,15 @@ export type PeerStatus = 'new' | Want | 'done' | 'closed' | 'failed';
 
 /**
  * Per-connection options that a sandbox side accepts beside its context options (see
- * {@link ConnectionOptions}). Tracing and key logging are the sandbox's own options.
+ * {@link EngineOptions}). Tracing and key logging are the sandbox's own options.
  *
  * @example
  * ```ts
- * const options: SandboxConnectionOptions = { session: savedSession };
+ * const options: SandboxEngineOptions = { session: savedSession };
  * sandbox.reconnect(options);
  * ```
  */
-export type SandboxConnectionOptions = Pick<ConnectionOptions,
+export type SandboxEngineOptions = Pick<EngineOptions,
   'servername' | 'host' | 'checkHost' | 'session' | 'bufferSize' | 'verifyTime'>;
 
 /**
@@ -99,7 +99,7 @@ export type SandboxConnectionOptions = Pick<ConnectionOptions,
  * const client: SandboxSideOptions = { ca: root.certPem, servername: 'localhost', ciphersuites: 'TLS_AES_128_GCM_SHA256' };
  * ```
  */
-export type SandboxSideOptions = Omit<SecureContextOptions, 'isServer'> & SandboxConnectionOptions;
+export type SandboxSideOptions = Omit<SecureContextOptions, 'isServer'> & SandboxEngineOptions;
 
 /**
  * Options for {@link Sandbox.create}.
@@ -694,7 +694,7 @@ export class WireDirection {
   deliver(count = Infinity): number {
     const peer = this.#receiver;
     if (!peer || peer.error) return 0;
-    const conn = peer.connection;
+    const conn = peer.engine;
     let fed = 0;
     let done = 0;
     while (this.#queue.length > 0 && done < count) {
@@ -907,7 +907,7 @@ export class Wire {
 }
 
 /**
- * One end of the sandbox: its {@link TlsConnection} and context, what it has read, and its
+ * One end of the sandbox: its {@link TlsEngine} and context, what it has read, and its
  * trace and key-log lines. Steps never throw a {@link TlsError}: a failure is kept in
  * {@link error} (sticky, as in OpenSSL), and the alert it produced still goes on the wire.
  *
@@ -949,7 +949,7 @@ export class SandboxPeer {
    * ```
    */
   readonly keylog: string[] = [];
-  readonly #conn: TlsConnection;
+  readonly #conn: TlsEngine;
   readonly #ctx: SecureContext;
   readonly #out: WireDirection;
   readonly #wire: Wire;
@@ -960,13 +960,13 @@ export class SandboxPeer {
   #writes: Uint8Array[] = [];
 
   /** @internal */
-  constructor(side: Side, ctx: SecureContext, options: ConnectionOptions, wire: Wire,
+  constructor(side: Side, ctx: SecureContext, options: EngineOptions, wire: Wire,
               { trace, keylog }: { trace: boolean; keylog: boolean }) {
     this.side = side;
     this.#ctx = ctx;
     this.#wire = wire;
     this.#out = side === 'client' ? wire.toServer : wire.toClient;
-    this.#conn = ctx.createConnection({
+    this.#conn = ctx.createEngine({
       ...options,
       ...(trace ? { onmessage: (e: TlsMessageEvent) => { this.trace.push(e); } } : {}),
       ...(keylog ? { onkeylog: (line: string) => { this.keylog.push(line); } } : {}),
@@ -974,15 +974,15 @@ export class SandboxPeer {
   }
 
   /**
-   * The low-level connection, for anything the sandbox does not wrap (properties such as
-   * `protocol`, `cipher`, `sessionReused`, `getSession()`, `peerCertificates()`).
+   * The low-level engine, for anything the sandbox does not wrap (`negotiated()`,
+   * `getSession()`, `peerCertificates()`, ...).
    *
    * @example
    * ```ts
-   * sandbox.client.connection.cipher?.name;  // 'TLS_AES_256_GCM_SHA384'
+   * sandbox.client.engine.negotiated().cipher?.name;  // 'TLS_AES_256_GCM_SHA384'
    * ```
    */
-  get connection(): TlsConnection {
+  get engine(): TlsEngine {
     return this.#conn;
   }
 
@@ -1332,7 +1332,7 @@ interface Pair { wire: Wire; client: SandboxPeer; server: SandboxPeer }
 
 const CONN_KEYS = ['servername', 'host', 'checkHost', 'session', 'bufferSize', 'verifyTime'] as const;
 
-function splitOptions(o: SandboxSideOptions): [SecureContextOptions, SandboxConnectionOptions] {
+function splitOptions(o: SandboxSideOptions): [SecureContextOptions, SandboxEngineOptions] {
   const ctx: Record<string, unknown> = { ...o };
   const conn: Record<string, unknown> = {};
   for (const k of CONN_KEYS) {
@@ -1342,7 +1342,7 @@ function splitOptions(o: SandboxSideOptions): [SecureContextOptions, SandboxConn
     }
   }
   if ('isServer' in ctx) throw new TypeError('isServer is not a sandbox option: the sandbox has one client and one server');
-  return [ctx as SecureContextOptions, conn as SandboxConnectionOptions];
+  return [ctx as SecureContextOptions, conn as SandboxEngineOptions];
 }
 
 /**
@@ -1383,14 +1383,15 @@ export class Sandbox {
   readonly clock: SandboxClock;
   readonly #trace: boolean;
   readonly #keylog: boolean;
-  #pki: TestPki | undefined;
+  readonly #pki: TestPki;
   #contexts: Contexts | undefined;
-  #clientConn: SandboxConnectionOptions = {};
-  #serverConn: SandboxConnectionOptions = {};
+  #clientConn: SandboxEngineOptions = {};
+  #serverConn: SandboxEngineOptions = {};
   #pair: Pair | undefined;
 
-  private constructor(openssl: OpenSSL, clock: SandboxClock, options: SandboxOptions) {
+  private constructor(openssl: OpenSSL, pki: TestPki, clock: SandboxClock, options: SandboxOptions) {
     this.openssl = openssl;
+    this.#pki = pki;
     this.clock = clock;
     this.#trace = options.trace === true;
     this.#keylog = options.keylog === true;
@@ -1417,14 +1418,20 @@ export class Sandbox {
       ...(options.wasm !== undefined ? { wasm: options.wasm } : {}),
       ...(options.flavor !== undefined ? { flavor: options.flavor } : {}),
     });
-    const sandbox = new Sandbox(openssl, clock, options);
+    // The PKI lives in an instance of the testing module, on the same clock and (with a seed)
+    // seeded from it, so its keys are as reproducible as the connections.
+    const pki = await TestPki.load({
+      now: clock.now,
+      ...(options.seed !== undefined ? { entropy: { testOnlySeed: `${options.seed}/pki` } } : {}),
+    });
+    const sandbox = new Sandbox(openssl, pki, clock, options);
     if (options.client && options.server) sandbox.connect({ client: options.client, server: options.server });
     return sandbox;
   }
 
   /**
-   * A {@link TestPki} in the sandbox's instance whose default validity window follows the
-   * virtual clock (and, with a seed, whose keys are reproducible). Made on first use.
+   * A {@link TestPki} whose default validity window follows the virtual clock (and, with a
+   * seed, whose keys are reproducible).
    *
    * @example
    * ```ts
@@ -1433,13 +1440,13 @@ export class Sandbox {
    * ```
    */
   get pki(): TestPki {
-    return (this.#pki ??= new TestPki(this.openssl, { now: this.clock.now }));
+    return this.#pki;
   }
 
   /**
    * Makes new client and server contexts and a new connected pair on a new wire, freeing
    * the previous pair. Throws (TypeError or TlsError) for bad options, as
-   * `createSecureContext` and `createConnection` do.
+   * `createSecureContext` and `createEngine` do.
    *
    * @example
    * ```ts
@@ -1485,13 +1492,13 @@ export class Sandbox {
    * @example
    * ```ts
    * sandbox.handshake();
-   * const session = sandbox.client.connection.getSession();
+   * const session = sandbox.client.engine.getSession();
    * sandbox.reconnect({ session });
    * sandbox.handshake();
-   * sandbox.client.connection.sessionReused;  // true
+   * sandbox.client.engine.negotiated().sessionReused;  // true
    * ```
    */
-  reconnect(client: SandboxConnectionOptions = {}): void {
+  reconnect(client: SandboxEngineOptions = {}): void {
     if (!this.#contexts) throw new TypeError('nothing to reconnect: call connect() first');
     const { session: _old, ...inherited } = this.#clientConn;
     const pair = this.#makePair(this.#contexts, { ...inherited, ...client }, this.#serverConn);
@@ -1499,7 +1506,7 @@ export class Sandbox {
     this.#pair = pair;
   }
 
-  #makePair(ctxs: Contexts, clientConn: SandboxConnectionOptions, serverConn: SandboxConnectionOptions): Pair {
+  #makePair(ctxs: Contexts, clientConn: SandboxEngineOptions, serverConn: SandboxEngineOptions): Pair {
     const wire = new Wire();
     const events = { trace: this.#trace, keylog: this.#keylog };
     const client = new SandboxPeer('client', ctxs.client, clientConn, wire, events);
@@ -1670,8 +1677,7 @@ export class Sandbox {
     this.#contexts?.client.free();
     this.#contexts?.server.free();
     this.#contexts = undefined;
-    this.#pki?.free();
-    this.#pki = undefined;
+    this.#pki.free();
   }
 
   /**
