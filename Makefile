@@ -24,7 +24,7 @@ wasm: $(WASM_OUTPUTS)
 
 # The package: compiled bindings and the module beside them, as `exports` in package.json names them.
 ROOTS_TS   := bindings/root-certificates.ts
-TS_SOURCES := $(filter-out $(ROOTS_TS),$(wildcard bindings/*.ts)) $(ROOTS_TS)
+TS_SOURCES := $(filter-out $(ROOTS_TS),$(wildcard bindings/*.ts bindings/testing/*.ts)) $(ROOTS_TS)
 NPM_STAMP  := node_modules/.package-lock.json
 
 $(NPM_STAMP): package.json package-lock.json
@@ -34,7 +34,9 @@ $(NPM_STAMP): package.json package-lock.json
 $(ROOTS_TS): scripts/gen-roots.mjs
 	node scripts/gen-roots.mjs $@
 
+# tsc writes into a dist/ without earlier output, so a moved or deleted source leaves no stale module.
 dist/index.js: $(TS_SOURCES) tsconfig.json $(NPM_STAMP)
+	rm -rf dist/testing && find dist -maxdepth 1 -type f \( -name '*.js' -o -name '*.d.ts' -o -name '*.js.map' \) -delete 2>/dev/null || true
 	npx tsc -p .
 	@touch $@
 

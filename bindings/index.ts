@@ -7,6 +7,9 @@
  * const ctx = openssl.createSecureContext({ ca: caPem });
  * using conn = ctx.createConnection({ servername: 'example.com' });
  * ```
+ *
+ * This entry is the production API only. The tools for tests (the in-memory Link, the
+ * Sandbox and the test PKI) are in `openssl-wasm/testing`.
  * @module
  */
 export { OpenSSL, getOpenSSL } from './openssl.js';
@@ -21,8 +24,4 @@ export { connect, createServer, SecureConnection, TlsServer } from './tls.js';
 export type { ConnectOptions, PeerCertificate, ServerOptions } from './tls.js';
 export { fromSocket, fromWebSocket, memoryPair, toTransport } from './transports.js';
 export type { SocketLike, Transport, TransportLike, WebSocketLike } from './transports.js';
-export { TestPki, IssuedCertificate } from './pki.js';
-export type { IssueOptions, KeyType } from './pki.js';
 export type { TlsMessageEvent } from './connection.js';
-export { Sandbox, SandboxClock, SandboxError, SandboxPeer, Wire, WireDirection, WireRecord } from './sandbox.js';
-export type { Direction, InterceptResult, Interceptor, PeerStatus, SandboxConnectionOptions, SandboxOptions, SandboxSideOptions, Side } from './sandbox.js';

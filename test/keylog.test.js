@@ -4,7 +4,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import crypto from 'node:crypto';
-import { Sandbox } from '../dist/sandbox.js';
+import { Sandbox } from '../dist/testing/index.js';
 
 const t = suite('keylog');
 const hexBytes = (h) => new Uint8Array(h.match(/../g).map((x) => parseInt(x, 16)));

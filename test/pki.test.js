@@ -6,8 +6,7 @@ import * as assert from 'uvu/assert';
 import crypto from 'node:crypto';
 import tls from 'node:tls';
 import { runtime } from './helpers.js';
-import { TestPki } from '../dist/index.js';
-import { Sandbox } from '../dist/sandbox.js';
+import { Sandbox, TestPki } from '../dist/testing/index.js';
 
 const t = suite('pki');
 const DAY = 86_400_000;

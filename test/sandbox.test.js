@@ -4,8 +4,8 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHash } from 'node:crypto';
 import { getOpenSSL, handshake as memoryHandshake, send, text } from './helpers.js';
-import { TlsError, TestPki } from '../dist/index.js';
-import { Sandbox, SandboxError, WireRecord } from '../dist/sandbox.js';
+import { TlsError } from '../dist/index.js';
+import { Sandbox, SandboxError, TestPki, WireRecord } from '../dist/testing/index.js';
 
 const t = suite('sandbox');
 const DAY = 86_400_000;

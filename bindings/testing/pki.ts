@@ -1,23 +1,28 @@
 /**
- * A test PKI, made with libcrypto inside the module: root and intermediate CAs and leaves with
- * chosen key types (RSA, ECDSA P-256/P-384, Ed25519, ML-DSA), names, SANs, validity windows,
- * key usage and extended key usage, as PEM and DER. For tests only: the keys are fresh and
- * held in memory, and nothing about them is meant to be kept secret.
+ * A test PKI, made with libcrypto inside the testing module: root and intermediate CAs and
+ * leaves with chosen key types (RSA, ECDSA P-256/P-384, Ed25519, ML-DSA), names, SANs,
+ * validity windows, key usage and extended key usage, as PEM and DER. For tests only: the
+ * keys are fresh and held in memory, and nothing about them is meant to be kept secret.
  *
+ * @example
  * ```ts
- * const pki = new TestPki(await getOpenSSL());
+ * import { connect, createServer } from 'openssl-wasm';
+ * import { loadTestingOpenSSL, TestPki } from 'openssl-wasm/testing';
+ *
+ * const pki = new TestPki(await loadTestingOpenSSL());
  * const root = pki.root({ subject: 'openssl-wasm test root' });
  * const leaf = root.issue({ subject: 'localhost', san: ['DNS:localhost', 'IP:127.0.0.1'] });
  * const server = await createServer({ cert: leaf.chainPem, key: leaf.keyPem });
- * const client = await connect(t, { servername: 'localhost', ca: root.certPem });
+ * const client = await connect(transport, { servername: 'localhost', ca: root.certPem });
  * ```
  * @module
  */
-import { NULL, type CertPtr, type KeyPtr } from './abi.js';
-import { TlsError, formatOpenSSLError } from './errors.js';
-import type { Instance } from './loader.js';
-import type { OpenSSL } from './openssl.js';
-import { drainErrors } from './openssl-errors.js';
+import { NULL, type CertPtr, type KeyPtr } from '../abi.js';
+import { TlsError, formatOpenSSLError } from '../errors.js';
+import type { Instance } from '../loader.js';
+import type { OpenSSL } from '../openssl.js';
+import { drainErrors } from '../openssl-errors.js';
+import type { loadTestingOpenSSL } from './instance.js';
 
 /** Key types by name. */
 export type KeyType =
@@ -126,9 +131,21 @@ export class TestPki {
   readonly #owned: (() => void)[] = [];
   readonly #now: () => number;
 
-  /** `now` sets the default validity window's anchor (default Date.now). */
+  /**
+   * A PKI in `openssl`, an instance from {@link loadTestingOpenSSL} (the only module with the
+   * PKI's functions). `now` sets the default validity window's anchor (default Date.now).
+   *
+   * @example
+   * ```ts
+   * const pki = new TestPki(await loadTestingOpenSSL(), { now: () => Date.UTC(2030, 0, 1) });
+   * ```
+   */
   constructor(openssl: OpenSSL, { now = Date.now }: { now?: () => number } = {}) {
-    this.#inst = openssl.instance;
+    const inst = openssl.instance;
+    if (typeof (inst.exports as Partial<Instance['exports']>).ow_cert_issue !== 'function') {
+      throw new TypeError("this OpenSSL instance has no test PKI: load one with loadTestingOpenSSL() from 'openssl-wasm/testing'");
+    }
+    this.#inst = inst;
     this.#now = now;
   }
 
@@ -149,7 +166,7 @@ export class TestPki {
     const spec = KEYS[keyType];
     if (!spec) throw new TypeError(`unknown key type '${keyType}'; one of ${Object.keys(KEYS).join(', ')}`);
     if (keyType.startsWith('ml-dsa') && this.#inst.flavor !== 'full') {
-      throw new TlsError(`${keyType} keys need the 'full' flavor, which has ML-DSA: load it with OpenSSL.load({ flavor: 'full' })`,
+      throw new TlsError(`${keyType} keys need the 'full' flavor, which has ML-DSA: load it with loadTestingOpenSSL({ flavor: 'full' })`,
         { code: 'ERR_OSSL_UNSUPPORTED' });
     }
     const key = heap.withCString(spec[0], false, (t) => heap.withCString(spec[1], false, (c) => x.ow_key_generate(t, c, spec[2])));
