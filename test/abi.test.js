@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs';
 import { OpenSSL, TlsError } from '../dist/index.js';
 import { hasWasmSimd } from '../dist/loader.js';
 import { SHIM_FUNCTIONS } from '../dist/abi.js';
-import { runtime } from './helpers.js';
+import { pem, runtime } from './helpers.js';
+import { Link } from '../dist/testing/index.js';
 
 const t = suite('abi');
 const wasmUrl = new URL('../dist/openssl.wasm', import.meta.url);
@@ -110,13 +111,12 @@ t('a module that is not this build is refused by name', async () => {
 
 t('OpenSSL takes its time from the host clock', async () => {
   // A clock set in 2020 makes the 2020-2021 test certificate valid for this instance only.
-  const { pem, handshake } = await import('./helpers.js');
   const o = await OpenSSL.load({ now: () => Date.UTC(2020, 5, 1) });
   const s = o.createSecureContext({ isServer: true, cert: pem('expired-chain.pem'), key: pem('expired.key') });
   const c = o.createSecureContext({ ca: pem('ca.pem') });
   const client = c.createConnection({ servername: 'localhost' });
   const server = s.createConnection();
-  handshake(client, server);
+  new Link(client, server).handshake();
   assert.ok(client.authorized);
   for (const x of [client, server, s, c]) x.free();
 });

@@ -1,5 +1,6 @@
-// Shared by the test files: fixtures, the runtime's name, and drivers that move ciphertext
-// between TlsConnections (in memory) or between a TlsConnection and a socket.
+// Shared by the test files: fixtures, the runtime's name, and a driver that moves ciphertext
+// between a TlsConnection and a socket. In memory, tests use the package's own harness, the
+// Link from openssl-wasm/testing.
 import { readFileSync } from 'node:fs';
 import { getOpenSSL, OpenSSL } from '../dist/index.js';
 
@@ -23,83 +24,6 @@ export function contexts(openssl, { server = {}, client = {} } = {}) {
   });
   const cctx = openssl.createSecureContext({ ca: pem('ca.pem'), ...client });
   return { sctx, cctx };
-}
-
-/**
- * One direction of an in-memory wire: ciphertext taken from `from` waits here until it is
- * fed to `to`, at most `chunk` bytes per move. `tap` sees every chunk taken.
- */
-export class Wire {
-  queue = [];
-  constructor(from, to, { chunk = Infinity, tap } = {}) {
-    Object.assign(this, { from, to, chunk, tap });
-  }
-  get pending() {
-    return this.queue.reduce((n, b) => n + b.length, 0);
-  }
-  /** Takes the sender's output and feeds the receiver up to `chunk` bytes. Returns bytes fed. */
-  move() {
-    const out = this.from.takeOutput();
-    if (out.length) {
-      this.tap?.(out);
-      this.queue.push(out);
-    }
-    let budget = this.chunk;
-    let fed = 0;
-    while (this.queue.length && budget > 0) {
-      const head = this.queue[0];
-      const n = this.to.feed(head.subarray(0, Math.min(head.length, budget)));
-      fed += n;
-      budget -= n;
-      if (n === head.length) this.queue.shift();
-      else {
-        this.queue[0] = head.subarray(n);
-        if (n === 0) break; // receiver's buffer is full: it must read first
-      }
-    }
-    return fed;
-  }
-}
-
-/** Runs both handshakes to completion over an in-memory wire. Returns the number of rounds. */
-export function handshake(client, server, { chunk = Infinity, maxRounds = 100000 } = {}) {
-  const c2s = new Wire(client, server, { chunk });
-  const s2c = new Wire(server, client, { chunk });
-  for (let round = 1; round <= maxRounds; round++) {
-    const c = client.handshakeDone ? 'done' : client.handshake();
-    c2s.move();
-    const s = server.handshakeDone ? 'done' : server.handshake();
-    s2c.move();
-    if (c === 'done' && s === 'done' && !c2s.pending && !s2c.pending) return round;
-  }
-  throw new Error(`handshake did not finish in ${maxRounds} rounds`);
-}
-
-/** Sends `data` from `a` to `b` in memory and returns what `b` reads. */
-export function send(a, b, data) {
-  const input = typeof data === 'string' ? new TextEncoder().encode(data) : data;
-  const wire = new Wire(a, b);
-  const got = [];
-  let off = 0;
-  let received = 0;
-  for (let guard = 0; received < input.length; guard++) {
-    if (guard > 1e6) throw new Error('send made no progress');
-    if (off < input.length) {
-      const r = a.write(input.subarray(off));
-      if (typeof r === 'number') off += r;
-    }
-    wire.move();
-    for (;;) {
-      const r = b.read();
-      if (typeof r === 'string') break;
-      got.push(r);
-      received += r.length;
-    }
-  }
-  const out = new Uint8Array(received);
-  let i = 0;
-  for (const g of got) { out.set(g, i); i += g.length; }
-  return out;
 }
 
 /**

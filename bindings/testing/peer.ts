@@ -197,7 +197,7 @@ export class SandboxPeer {
     this.#writes.push(bytes);
     if (this.handshakeDone) {
       this.#guard(() => this.#flushWrites());
-      this.#send();
+      this.flush();
       if (this.#error) throw this.#error;
     }
   }
@@ -228,7 +228,7 @@ export class SandboxPeer {
   readBytes(): Uint8Array {
     if (!this.#error && this.handshakeDone) {
       this.#guard(() => this.#readAll());
-      this.#send();
+      this.flush();
     }
     const out = concatBytes(this.#inbox.splice(0));
     if (out.length === 0 && this.#error) throw this.#error;
@@ -250,7 +250,7 @@ export class SandboxPeer {
     if (this.#error) throw this.#error;
     let r: 'sent' | 'done' | Want = 'want-read';
     this.#guard(() => { r = this.#conn.shutdown(); });
-    this.#send();
+    this.flush();
     if (this.#error) throw this.#error;
     return r;
   }
@@ -282,7 +282,7 @@ export class SandboxPeer {
         }
       });
     }
-    this.#send();
+    this.flush();
     if (this.#status !== status) this.#wire.progress();
     return this.#wire.progressCount !== before;
   }
@@ -304,7 +304,7 @@ export class SandboxPeer {
       const head = this.#writes[0];
       const r = this.#conn.write(head);
       if (r === 'want-write') {
-        if (!this.#send()) return;
+        if (!this.flush()) return;
         continue;
       }
       if (r === 'want-read') return;
@@ -325,7 +325,7 @@ export class SandboxPeer {
       }
       if (r === 'want-read') return;
       if (r === 'want-write') {
-        if (!this.#send()) return;
+        if (!this.flush()) return;
         continue;
       }
       this.#inbox.push(r);
@@ -333,8 +333,19 @@ export class SandboxPeer {
     }
   }
 
-  /** Moves this side's output onto the wire. True when there was some. */
-  #send(): boolean {
+  /**
+   * Moves the ciphertext this side's connection has queued onto the wire, where it waits to
+   * be delivered; true when there was some. Steps do this themselves: call it after using
+   * the {@link connection} directly (`shutdown()`, `write()`, ...).
+   *
+   * @example
+   * ```ts
+   * link.client.connection.shutdown();   // close_notify, queued in the connection
+   * link.client.flush();                 // on the wire
+   * link.wire.toServer.deliver();        // fed to the server
+   * ```
+   */
+  flush(): boolean {
     if (!this.#conn.alive) return false;
     const out = this.#conn.takeOutput();
     if (out.length === 0) return false;
