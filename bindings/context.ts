@@ -7,7 +7,7 @@ import { NULL, VERIFY_FAIL_IF_NO_PEER_CERT, VERIFY_PEER, VERIFY_REPORT_ONLY, typ
 import { TlsConnection, type ConnectionOptions } from './connection.js';
 import { TlsError, formatOpenSSLError, useAfterFree } from './errors.js';
 import type { Flavor, Instance } from './loader.js';
-import { toBytes } from './memory.js';
+import { concatBytes, toBytes } from './memory.js';
 import { drainErrors } from './openssl-errors.js';
 
 /** PEM text, or DER/PEM bytes. */
@@ -248,12 +248,5 @@ function concatPem(parts: readonly CertificateInput[]): Uint8Array {
   if (parts.length === 1) return toBytes(parts[0]);
   const bytes = parts.map(toBytes).map((b) => (isPem(b) ? b : new TextEncoder().encode(derToPem(b))));
   const nl = new Uint8Array([10]);
-  const all = bytes.flatMap((b) => [b, nl]);
-  const out = new Uint8Array(all.reduce((n, b) => n + b.length, 0));
-  let i = 0;
-  for (const b of all) {
-    out.set(b, i);
-    i += b.length;
-  }
-  return out;
+  return concatBytes(bytes.flatMap((b) => [b, nl]));
 }

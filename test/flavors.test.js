@@ -5,13 +5,12 @@
 // against the runtime's native node:tls for every cipher suite and many record sizes.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import net from 'node:net';
 import tls from 'node:tls';
 import { readFileSync } from 'node:fs';
-import { connect, OpenSSL, getOpenSSL, TlsError } from '../dist/index.js';
+import { OpenSSL, getOpenSSL, TlsError } from '../dist/index.js';
 import { Link, loadTestingOpenSSL, TestPki } from '../dist/testing/index.js';
-import { pem, runtime, scaffold } from './helpers.js';
-import { fixture, HOST, startOpenSSLServer } from './peers.js';
+import { connectTcp, listen, pem, runtime, scaffold } from './helpers.js';
+import { fixture, startOpenSSLServer } from './peers.js';
 
 const t = suite('flavors');
 const TIMEOUT = 20_000;
@@ -92,17 +91,7 @@ async function rsaServer(scope, args) {
 }
 
 /** The high-level client over TCP; resolves with the connection or the error. */
-async function attempt(scope, port, options) {
-  const socket = net.connect(port, HOST);
-  scope.defer(() => socket.destroy());
-  try {
-    const conn = await connect(socket, { servername: 'localhost', ca: pem('ca.pem'), ...options });
-    scope.defer(() => conn.close());
-    return conn;
-  } catch (e) {
-    return e;
-  }
-}
+const attempt = (scope, port, options) => connectTcp(scope, port, options).catch((e) => e);
 
 test('TLS 1.1: refused by the small flavor with a reason, negotiated by the full one', async (scope) => {
   const port = await rsaServer(scope, ['-tls1_1', '-cipher', 'DEFAULT@SECLEVEL=0']);
@@ -182,11 +171,7 @@ const SIZES = [1, 2, 15, 16, 17, 31, 63, 64, 65, 127, 255, 256, 257, 300, 1023, 
 /** A native node:tls server that echoes everything back; closed by the scope. */
 async function echoServer(scope) {
   const server = tls.createServer({ cert: pem('ecdsa-chain.pem'), key: pem('ecdsa.key') }, (s) => s.pipe(s));
-  const sockets = new Set();
-  server.on('secureConnection', (s) => sockets.add(s));
-  scope.defer(() => new Promise((resolve) => { for (const s of sockets) s.destroy(); server.close(() => resolve()); }));
-  await new Promise((resolve) => server.listen(0, HOST, resolve));
-  return server.address().port;
+  return listen(scope, server);
 }
 
 for (const flavor of ['small', 'full']) {

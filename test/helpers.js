@@ -4,7 +4,7 @@
 // sockets, the package's own transports and connect/accept.
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
-import { getOpenSSL, OpenSSL } from '../dist/index.js';
+import { connect, getOpenSSL, OpenSSL } from '../dist/index.js';
 
 const fixturesDir = new URL('./fixtures/', import.meta.url);
 
@@ -148,4 +148,16 @@ export function freePort() {
       server.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * The package's client over a fresh TCP connection to HOST:`port`, for localhost and trusting
+ * ca.pem unless `options` say otherwise; `scope` closes both.
+ */
+export async function connectTcp(scope, port, options = {}) {
+  const socket = net.connect(port, HOST);
+  scope.defer(() => socket.destroy());
+  const conn = await connect(socket, { servername: 'localhost', ca: pem('ca.pem'), ...options });
+  scope.defer(() => conn.close());
+  return conn;
 }

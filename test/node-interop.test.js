@@ -9,7 +9,7 @@ import { once } from 'node:events';
 import net from 'node:net';
 import tls from 'node:tls';
 import { connect, createServer, fromSocket, TlsError } from '../dist/index.js';
-import { enc, HOST, listen, pem, recording, runtime, scaffold, text } from './helpers.js';
+import { connectTcp, enc, HOST, listen, pem, recording, runtime, scaffold, text } from './helpers.js';
 
 const t = suite('node-interop');
 const TIMEOUT = 10_000;
@@ -53,13 +53,9 @@ async function tcp(scope, port) {
   return socket;
 }
 
-/**
- * The package's client over a fresh TCP connection to `port` (trusting ca.pem, for
- * localhost, unless `options` say otherwise), closed by the scope; with its stream ends.
- */
+/** The package's client over TCP (see connectTcp), with its stream ends. */
 async function wasmClient(scope, port, options = {}) {
-  const conn = await connect(await tcp(scope, port), { servername: 'localhost', ca: pem('ca.pem'), ...options });
-  scope.defer(() => conn.close());
+  const conn = await connectTcp(scope, port, options);
   return { conn, reader: conn.readable.getReader(), writer: conn.writable.getWriter() };
 }
 

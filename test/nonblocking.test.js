@@ -3,7 +3,7 @@
 // misuse, never a wasm trap.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { contexts, getOpenSSL, text } from './helpers.js';
+import { contexts, freedAfterEach, getOpenSSL, text } from './helpers.js';
 import { TlsError } from '../dist/index.js';
 import { Link } from '../dist/testing/index.js';
 
@@ -15,11 +15,10 @@ t.before(async () => {
 });
 t.after(() => { sctx.free(); cctx.free(); });
 
-// Connections made in a test are freed after it, pass or fail (Node 20 has no `using`).
-const live = [];
-t.after.each(() => { for (const c of live.splice(0)) c.free(); });
-const mkClient = (ctx = cctx) => { const c = ctx.createConnection({ servername: 'localhost' }); live.push(c); return c; };
-const mkServer = (ctx = sctx) => { const c = ctx.createConnection(); live.push(c); return c; };
+// Connections made in a test are freed after it, pass or fail.
+const keep = freedAfterEach(t);
+const mkClient = (ctx = cctx) => keep(ctx.createConnection({ servername: 'localhost' }));
+const mkServer = (ctx = sctx) => keep(ctx.createConnection());
 
 const isWasmTrap = (e) => e instanceof WebAssembly.RuntimeError;
 

@@ -3,16 +3,14 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHash } from 'node:crypto';
-import { getOpenSSL, text } from './helpers.js';
+import { freedAfterEach, getOpenSSL, text } from './helpers.js';
 import { TlsError } from '../dist/index.js';
 import { Link, Sandbox, SandboxError, TestPki, WireRecord } from '../dist/testing/index.js';
 
 const t = suite('sandbox');
 const DAY = 86_400_000;
 const START = Date.UTC(2030, 0, 1);
-const live = [];
-t.after.each(() => { for (const x of live.splice(0)) x.free(); });
-const keep = (x) => (live.push(x), x);
+const keep = freedAfterEach(t);
 
 /**
  * A sandbox with a root → intermediate → leaf chain made in its own PKI (so a seed makes the

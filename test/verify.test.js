@@ -2,16 +2,14 @@
 // node:tls and OpenSSL do.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { getOpenSSL, pem } from './helpers.js';
+import { freedAfterEach, getOpenSSL, pem } from './helpers.js';
 import { TlsError } from '../dist/index.js';
 import { Link, SandboxError } from '../dist/testing/index.js';
 
 const t = suite('verify');
 let openssl;
-const live = [];
 t.before(async () => { openssl = await getOpenSSL(); });
-t.after.each(() => { for (const x of live.splice(0)) x.free(); });
-const keep = (x) => (live.push(x), x);
+const keep = freedAfterEach(t);
 
 /**
  * Handshakes a client against a server presenting `chain`; returns both ends and the

@@ -3,7 +3,7 @@
  * puts in them, and their delivery to the receiving side.
  * @module
  */
-import { bytesOf, concatBytes } from './bytes.js';
+import { concatBytes, toBytes } from '../memory.js';
 import type { SandboxPeer } from './peer.js';
 import { splitRecords, WireRecord, type Direction } from './record.js';
 import type { Wire } from './wire.js';
@@ -295,7 +295,7 @@ export class WireDirection {
    * ```
    */
   inject(bytes: Uint8Array | ArrayBuffer | string, at = this.#queue.length): this {
-    const b = bytesOf(bytes, 'bytes').slice();
+    const b = toBytes(bytes).slice();
     if (!Number.isInteger(at) || at < 0 || at > this.#queue.length) throw new RangeError(`at must be an integer from 0 to ${this.#queue.length}`);
     this.#queue.splice(at, 0, this.#make(b, 'injected'));
     return this;

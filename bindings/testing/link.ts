@@ -4,7 +4,6 @@
  * @module
  */
 import type { TlsConnection } from '../connection.js';
-import { bytesOf } from './bytes.js';
 import { SandboxError } from './error.js';
 import { SandboxPeer, type Side } from './peer.js';
 import { Wire } from './wire.js';
@@ -187,7 +186,7 @@ export class Link {
   send(from: Side, data: Uint8Array | ArrayBuffer | string, maxRounds = MAX_ROUNDS): Uint8Array {
     if (from !== 'client' && from !== 'server') throw new TypeError("send takes 'client' or 'server' first");
     const [sender, receiver] = from === 'client' ? [this.client, this.server] : [this.server, this.client];
-    sender.write(bytesOf(data, 'data'));
+    sender.write(data);
     this.run(maxRounds);
     return receiver.readBytes();
   }

@@ -5,7 +5,7 @@
  */
 import type { TlsConnection, TlsMessageEvent, Want } from '../connection.js';
 import { TlsError } from '../errors.js';
-import { bytesOf, concatBytes } from './bytes.js';
+import { concatBytes, toBytes } from '../memory.js';
 import type { WireDirection } from './direction.js';
 import type { Wire } from './wire.js';
 import type { Link } from './link.js';
@@ -192,7 +192,7 @@ export class SandboxPeer {
    */
   write(data: string | Uint8Array | ArrayBuffer): void {
     if (this.#error) throw this.#error;
-    const bytes = bytesOf(data, 'data').slice();
+    const bytes = toBytes(data).slice();
     if (bytes.length === 0) return;
     this.#writes.push(bytes);
     if (this.handshakeDone) {

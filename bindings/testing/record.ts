@@ -3,7 +3,7 @@
  * version, length, bytes), and {@link WireRecord}, one entry on the wire.
  * @module
  */
-import { concatBytes } from './bytes.js';
+import { concatBytes } from '../memory.js';
 
 /**
  * The two directions of the wire, named for where the bytes go (and for the {@link Wire}

@@ -3,7 +3,7 @@
  * intercepts records as they leave their sender.
  * @module
  */
-import { concatBytes } from './bytes.js';
+import { concatBytes } from '../memory.js';
 import { WireDirection } from './direction.js';
 import type { Side } from './peer.js';
 import type { Direction, WireRecord } from './record.js';
