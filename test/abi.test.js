@@ -3,6 +3,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
+import process from 'node:process';
 import { OpenSSL, TlsError } from '../dist/index.js';
 import { hasWasmSimd } from '../dist/loader.js';
 import { SHIM_FUNCTIONS } from '../dist/abi.js';
@@ -121,8 +122,14 @@ t('OpenSSL takes its time from the host clock', async () => {
   for (const x of [client, server, s, c]) x.free();
 });
 
-t(`runs in ${runtime}`, () => {
-  assert.ok(['node', 'deno', 'bun'].includes(runtime));
+t(`runs in ${runtime}: the runtime test/all.mjs asked for, at a version the package supports`, () => {
+  // test/all.mjs names the runtime of each run; a binary that is not the runtime it claims to
+  // be (a shim that runs node, say) would otherwise pass every suite as another runtime.
+  const asked = process.env.OPENSSL_WASM_TEST_RUNTIME;
+  if (asked !== undefined) assert.is(runtime, asked, `test/all.mjs started ${asked}, but this is ${runtime}`);
+  const version = { node: process.versions.node, deno: globalThis.Deno?.version?.deno, bun: globalThis.Bun?.version }[runtime];
+  const oldest = { node: 20, deno: 2, bun: 1 }[runtime]; // package.json engines, and the README's runtimes
+  assert.ok(Number(version?.split('.')[0]) >= oldest, `${runtime} ${version}: the package needs ${runtime} ${oldest} or later`);
 });
 
 t.run();
