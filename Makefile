@@ -35,7 +35,9 @@ $(NPM_STAMP): package.json package-lock.json
 $(ROOTS_TS): scripts/gen-roots.mjs
 	node scripts/gen-roots.mjs $@
 
+# tsc writes into a dist/ without earlier output, so a moved or deleted source leaves no stale module.
 dist/index.js: $(TS_SOURCES) tsconfig.json $(NPM_STAMP)
+	rm -rf dist/testing && find dist -maxdepth 1 -type f \( -name '*.js' -o -name '*.d.ts' -o -name '*.js.map' \) -delete 2>/dev/null || true
 	npx tsc -p .
 	@touch $@
 

@@ -7,7 +7,7 @@
 import { NULL, Status, type CtxPtr } from './abi.js';
 import { TlsEngine, type EngineOptions } from './engine.js';
 import type { Flavor, Instance } from './loader.js';
-import { toBytes } from './memory.js';
+import { concatBytes, toBytes } from './memory.js';
 import { VERSIONS } from './names.js';
 import { NativeHandle, openSSLFailure } from './native.js';
 import { TrustStore, type CertificateInput } from './store.js';
@@ -233,12 +233,5 @@ function concatPem(parts: readonly CertificateInput[]): Uint8Array {
   if (parts.length === 1) return toBytes(parts[0]);
   const bytes = parts.map(toBytes).map((b) => (isPem(b) ? b : new TextEncoder().encode(derToPem(b))));
   const nl = new Uint8Array([10]);
-  const all = bytes.flatMap((b) => [b, nl]);
-  const out = new Uint8Array(all.reduce((n, b) => n + b.length, 0));
-  let i = 0;
-  for (const b of all) {
-    out.set(b, i);
-    i += b.length;
-  }
-  return out;
+  return concatBytes(bytes.flatMap((b) => [b, nl]));
 }

@@ -12,6 +12,9 @@
  * await using tls = await connect(net.connect(443, 'example.com'), { servername: 'example.com' });
  * console.log(tls.getProtocol(), tls.authorized);
  * ```
+ *
+ * This entry is the production API only. The tools for tests (the in-memory Link, the
+ * Sandbox and the test PKI) are in `openssl-wasm/testing`.
  * @module
  */
 export { OpenSSL, getOpenSSL } from './openssl.js';
@@ -29,8 +32,3 @@ export { connect, createServer } from './tls.js';
 export type { ConnectOptions, PeerCertificate, ServerOptions, TlsServer, TlsStream } from './tls.js';
 export { fromSocket, fromWebSocket, memoryPair } from './transports.js';
 export type { SocketLike, Transport, TransportLike, WebSocketLike } from './transports.js';
-// Testing tools, until they move to their own entry (openssl-wasm/testing).
-export { TestPki, IssuedCertificate } from './pki.js';
-export type { IssueOptions, KeyType } from './pki.js';
-export { Sandbox, SandboxClock, SandboxError, SandboxPeer, Wire, WireDirection, WireRecord } from './sandbox.js';
-export type { Direction, InterceptResult, Interceptor, PeerStatus, SandboxEngineOptions, SandboxOptions, SandboxSideOptions, Side } from './sandbox.js';

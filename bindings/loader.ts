@@ -253,10 +253,8 @@ function imports(mod: WebAssembly.Module, memory: () => WebAssembly.Memory, now:
  * Compiles (once per source) and instantiates a fresh OpenSSL instance, then initializes
  * OpenSSL and seeds its DRBG from the host. Throws {@link TlsError} with code
  * `ERR_WASM_LOAD` when the module cannot be had, or the OpenSSL error when it does not start.
- * `require` names exports beyond the production ABI that the module must have (the testing
- * module's).
  */
-export async function instantiate(options: LoadOptions & { require?: readonly string[] } = {}): Promise<Instance> {
+export async function instantiate(options: LoadOptions = {}): Promise<Instance> {
   entropySource(options.entropy); // refuse bad options before any work
   const wantFlavor = flavorOption(options.flavor);
   let mod: WebAssembly.Module;
@@ -283,7 +281,7 @@ export async function instantiate(options: LoadOptions & { require?: readonly st
     throw loadError('instantiating', e);
   }
   exports = inst.exports as unknown as ShimExports;
-  const missing = [...Object.keys(PRODUCTION_SIGNATURES), ...(options.require ?? [])]
+  const missing = Object.keys(PRODUCTION_SIGNATURES)
     .filter((f) => typeof (exports as unknown as Record<string, unknown>)[f] !== 'function');
   if (missing.length > 0) {
     throw new TlsError(`openssl.wasm does not match these bindings: missing ${missing.join(', ')}`, { code: 'ERR_WASM_LOAD' });

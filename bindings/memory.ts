@@ -162,3 +162,14 @@ export function toBytes(data: string | ArrayBufferView | ArrayBuffer): Uint8Arra
   if (data instanceof ArrayBuffer) return new Uint8Array(data);
   throw new TypeError('expected a string, an ArrayBuffer or an ArrayBufferView');
 }
+
+/** The chunks, one after another, in one new array. */
+export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, b) => n + b.length, 0));
+  let i = 0;
+  for (const b of parts) {
+    out.set(b, i);
+    i += b.length;
+  }
+  return out;
+}

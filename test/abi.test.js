@@ -3,9 +3,12 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
+import process from 'node:process';
 import { OpenSSL, TlsError } from '../dist/index.js';
 import { hasWasmSimd } from '../dist/loader.js';
 import { PRODUCTION_SIGNATURES, TESTING_SIGNATURES } from '../dist/abi.js';
+import { pem, runtime } from './helpers.js';
+import { Link } from '../dist/testing/index.js';
 
 const t = suite('abi');
 const wasmUrl = new URL('../dist/openssl.wasm', import.meta.url);
@@ -69,6 +72,7 @@ for (const [file, expected] of [
   ['openssl.wasm', PRODUCTION_SIGNATURES],
   ['openssl-full.wasm', PRODUCTION_SIGNATURES],
   ['openssl-testing.wasm', { ...PRODUCTION_SIGNATURES, ...TESTING_SIGNATURES }],
+  ['openssl-testing-full.wasm', { ...PRODUCTION_SIGNATURES, ...TESTING_SIGNATURES }],
 ]) {
   t(`${file} exports exactly the functions wasm/abi.h declares for it, with their signatures`, () => {
     const actual = exportSignatures(readFileSync(new URL(`../dist/${file}`, import.meta.url)));
@@ -188,15 +192,24 @@ t('a module that is not this build is refused by name', async () => {
 
 t('OpenSSL takes its time from the host clock', async () => {
   // A clock set in 2020 makes the 2020-2021 test certificate valid for this instance only.
-  const { pem, handshake } = await import('./helpers.js');
   const o = await OpenSSL.load({ now: () => Date.UTC(2020, 5, 1) });
   const s = o.createSecureContext({ isServer: true, cert: pem('expired-chain.pem'), key: pem('expired.key') });
   const c = o.createSecureContext({ ca: pem('ca.pem') });
   const client = c.createConnection({ servername: 'localhost' });
   const server = s.createConnection();
-  handshake(client, server);
+  new Link(client, server).handshake();
   assert.ok(client.authorized);
   for (const x of [client, server, s, c]) x.free();
+});
+
+t(`runs in ${runtime}: the runtime test/all.mjs asked for, at a version the package supports`, () => {
+  // test/all.mjs names the runtime of each run; a binary that is not the runtime it claims to
+  // be (a shim that runs node, say) would otherwise pass every suite as another runtime.
+  const asked = process.env.OPENSSL_WASM_TEST_RUNTIME;
+  if (asked !== undefined) assert.is(runtime, asked, `test/all.mjs started ${asked}, but this is ${runtime}`);
+  const version = { node: process.versions.node, deno: globalThis.Deno?.version?.deno, bun: globalThis.Bun?.version }[runtime];
+  const oldest = { node: 20, deno: 2, bun: 1 }[runtime]; // package.json engines, and the README's runtimes
+  assert.ok(Number(version?.split('.')[0]) >= oldest, `${runtime} ${version}: the package needs ${runtime} ${oldest} or later`);
 });
 
 t.run();

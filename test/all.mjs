@@ -9,11 +9,14 @@ import { dirname, join } from 'node:path';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const bin = (name) => join(root, 'node_modules', '.bin', name);
 
-/** Each run: a name, a command, and how many minutes it may take before it counts as hung. */
+/**
+ * Each run: a name, a command, how many minutes it may take before it counts as hung, and the
+ * runtime it runs the suites in (told to them as OPENSSL_WASM_TEST_RUNTIME, which abi.test.js checks).
+ */
 const runs = [
-  { name: 'node', cmd: [process.execPath, 'test/run.js'], minutes: 10 },
-  { name: 'deno', cmd: [bin('deno'), 'run', '-A', 'test/run.js'], minutes: 10 },
-  { name: 'bun', cmd: [bin('bun'), 'test/run.js'], minutes: 10 },
+  { name: 'node', cmd: [process.execPath, 'test/run.js'], minutes: 10, runtime: 'node' },
+  { name: 'deno', cmd: [bin('deno'), 'run', '-A', 'test/run.js'], minutes: 10, runtime: 'deno' },
+  { name: 'bun', cmd: [bin('bun'), 'test/run.js'], minutes: 10, runtime: 'bun' },
   // The browser: headless Chromium drives the example page (Node runs the servers).
   { name: 'chromium', cmd: [process.execPath, 'test/run.js', 'test/browser/chromium.test.js'], minutes: 10,
     when: () => existsSync(join(root, 'test/browser/chromium.test.js')) },
@@ -22,10 +25,10 @@ const runs = [
 const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1].split(',') : null;
 const strip = (s) => s.replace(/\x1b\[[0-9;]*m/g, '');
 
-function run({ name, cmd, minutes }) {
+function run({ name, cmd, minutes, runtime }) {
   return new Promise((resolve) => {
     console.log(`\n=== ${name}: ${cmd.map((c) => c.replace(root + '/', '')).join(' ')}`);
-    const child = spawn(cmd[0], cmd.slice(1), { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+    const child = spawn(cmd[0], cmd.slice(1), { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', ...(runtime ? { OPENSSL_WASM_TEST_RUNTIME: runtime } : {}) } });
     let out = '';
     const take = (stream, sink) => stream.on('data', (d) => { out += d; sink.write(d); });
     take(child.stdout, process.stdout);

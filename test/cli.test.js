@@ -6,12 +6,11 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import process from 'node:process';
-import { runtime } from './helpers.js';
+import { concat, freePort, runtime, scaffold, Scope, text } from './helpers.js';
 
 const t = suite('cli');
 
@@ -22,18 +21,6 @@ const PROCESS_TIMEOUT = 20_000;
 
 /** The command that runs the CLI in this runtime. */
 const cli = (...args) => [process.execPath, ...(runtime === 'deno' ? ['run', '-A'] : []), CLI, ...args];
-
-const text = (chunks) => new TextDecoder().decode(concat(chunks));
-
-function concat(chunks) {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let i = 0;
-  for (const c of chunks) {
-    out.set(c, i);
-    i += c.length;
-  }
-  return out;
-}
 
 /**
  * A spawned process: its output collected as bytes, `exited` resolving with the exit code,
@@ -68,8 +55,8 @@ class Proc {
     });
   }
 
-  get stdout() { return text(this.out); }
-  get stderr() { return text(this.err); }
+  get stdout() { return text(concat(this.out)); }
+  get stderr() { return text(concat(this.err)); }
   get running() { return this.code === undefined; }
 
   write(data) { this.child.stdin.write(data); }
@@ -107,45 +94,21 @@ class Proc {
   }
 }
 
-/** Every process and temporary directory of one test, cleaned up whatever happens. */
-class Scope {
-  procs = [];
-  dirs = [];
+/** A test's Scope that also spawns processes and makes temporary directories, cleaned up whatever happens. */
+class CliScope extends Scope {
   spawn(argv, opts) {
     const p = new Proc(argv, opts);
-    this.procs.push(p);
+    this.defer(() => { p.kill(); return p.exited; });
     return p;
   }
   tmpdir() {
     const d = mkdtempSync(join(tmpdir(), 'openssl-wasm-cli-'));
-    this.dirs.push(d);
+    this.defer(() => rmSync(d, { recursive: true, force: true }));
     return d;
   }
-  async close() {
-    for (const p of this.procs) p.kill();
-    await Promise.all(this.procs.map((p) => p.exited));
-    for (const d of this.dirs) rmSync(d, { recursive: true, force: true });
-  }
 }
 
-function guard(promise, label, ms) {
-  let timer;
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${label}: timed out after ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-function test(name, body) {
-  t(name, async () => {
-    const scope = new Scope();
-    try {
-      await guard(body(scope), name, TEST_TIMEOUT);
-    } finally {
-      await guard(scope.close(), `${name} (cleanup)`, 10_000);
-    }
-  });
-}
+const { test } = scaffold(t, TEST_TIMEOUT, { cleanup: 10_000, newScope: () => new CliScope() });
 
 /** Starts `openssl s_server` on an ephemeral port of 127.0.0.1; its stdin stays open. */
 async function opensslServer(scope, args) {
@@ -354,12 +317,7 @@ test('usage errors, unsupported options and connection errors', async (scope) =>
   assert.match(keylog.stderr, /^s_client: Can't open "\/nonexistent\/dir\/keys\.txt" for writing \(-keylogfile\): ENOENT$/m);
 
   // A port that was just free: nothing listens there.
-  const port = await new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const p = s.address().port;
-      s.close(() => resolve(p));
-    });
-  });
+  const port = await freePort();
   const refused = await run(scope, cli('s_client', '-connect', `127.0.0.1:${port}`));
   assert.is(refused.code, 1);
   assert.match(refused.stderr, /Connection refused\nconnect:errno=111\n$/, refused.describe());

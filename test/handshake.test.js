@@ -2,8 +2,9 @@
 // context accepts, data both ways and close_notify both ways.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { bytes, contexts, getOpenSSL, handshake, pem, send, text, Wire } from './helpers.js';
+import { bytes, contexts, getOpenSSL, pem, text } from './helpers.js';
 import { TlsError } from '../dist/index.js';
+import { Link } from '../dist/testing/index.js';
 
 const t = suite('handshake');
 let openssl;
@@ -13,8 +14,9 @@ function pair(opts = {}, connOpts = { servername: 'localhost' }) {
   const { sctx, cctx } = contexts(openssl, opts);
   const client = cctx.createConnection(connOpts);
   const server = sctx.createConnection();
+  const link = new Link(client, server);
   const free = () => { client.free(); server.free(); sctx.free(); cctx.free(); };
-  return { client, server, sctx, cctx, free };
+  return { client, server, link, sctx, cctx, free };
 }
 
 t('loads OpenSSL 3.5.7', () => {
@@ -22,9 +24,9 @@ t('loads OpenSSL 3.5.7', () => {
 });
 
 t('TLS 1.3 by default, with the hybrid post-quantum group X25519MLKEM768', () => {
-  const { client, server, free } = pair();
+  const { client, server, link, free } = pair();
   try {
-    handshake(client, server);
+    link.handshake();
     for (const c of [client, server]) {
       assert.is(c.protocol, 'TLSv1.3');
       assert.is(c.cipher.name, 'TLS_AES_256_GCM_SHA384');
@@ -39,9 +41,9 @@ t('TLS 1.3 by default, with the hybrid post-quantum group X25519MLKEM768', () =>
 });
 
 t('TLS 1.2 when the client caps it, with ECDHE over X25519', () => {
-  const { client, server, free } = pair({ client: { ca: pem('ca.pem'), maxVersion: 'TLSv1.2' } });
+  const { client, server, link, free } = pair({ client: { ca: pem('ca.pem'), maxVersion: 'TLSv1.2' } });
   try {
-    handshake(client, server);
+    link.handshake();
     assert.is(client.protocol, 'TLSv1.2');
     assert.is(server.protocol, 'TLSv1.2');
     assert.is(client.cipher.name, 'ECDHE-ECDSA-AES256-GCM-SHA384');
@@ -51,22 +53,22 @@ t('TLS 1.2 when the client caps it, with ECDHE over X25519', () => {
 });
 
 t('TLS 1.2 with a chosen cipher and group', () => {
-  const { client, server, free } = pair({
+  const { client, server, link, free } = pair({
     client: { ca: pem('ca.pem'), maxVersion: 'TLSv1.2', ciphers: 'ECDHE-ECDSA-CHACHA20-POLY1305', ecdhCurve: 'P-256' },
   });
   try {
-    handshake(client, server);
+    link.handshake();
     assert.is(client.cipher.name, 'ECDHE-ECDSA-CHACHA20-POLY1305');
     assert.is(client.group, 'secp256r1');
   } finally { free(); }
 });
 
 t('TLS 1.3 with a chosen suite and group', () => {
-  const { client, server, free } = pair({
+  const { client, server, link, free } = pair({
     client: { ca: pem('ca.pem'), ciphersuites: 'TLS_CHACHA20_POLY1305_SHA256', groups: 'X25519' },
   });
   try {
-    handshake(client, server);
+    link.handshake();
     assert.is(client.cipher.name, 'TLS_CHACHA20_POLY1305_SHA256');
     assert.is(server.group, 'x25519');
   } finally { free(); }
@@ -79,12 +81,12 @@ for (const [name, chain, key] of [
 ]) {
   for (const version of ['TLSv1.3', 'TLSv1.2']) {
     t(`${name} server certificate over ${version}`, () => {
-      const { client, server, free } = pair({
+      const { client, server, link, free } = pair({
         server: { cert: pem(chain), key: pem(key) },
         client: { ca: pem('ca.pem'), maxVersion: version },
       });
       try {
-        handshake(client, server);
+        link.handshake();
         assert.is(client.protocol, version);
         assert.ok(client.authorized);
         const certs = client.peerCertificates();
@@ -96,12 +98,12 @@ for (const [name, chain, key] of [
 }
 
 t('DER certificate, DER key and DER CA', () => {
-  const { client, server, free } = pair({
+  const { client, server, link, free } = pair({
     server: { cert: [bytes('ecdsa.der'), pem('int.pem')], key: bytes('ecdsa.key.der') },
     client: { ca: bytes('ca.der') },
   });
   try {
-    handshake(client, server);
+    link.handshake();
     assert.ok(client.authorized);
   } finally { free(); }
 });
@@ -159,97 +161,97 @@ t('option validation uses node:tls wording', () => {
 });
 
 t('data both ways, including more than one record', () => {
-  const { client, server, free } = pair();
+  const { client, server, link, free } = pair();
   try {
-    handshake(client, server);
-    assert.is(text(send(client, server, 'GET / HTTP/1.0\r\n\r\n')), 'GET / HTTP/1.0\r\n\r\n');
+    link.handshake();
+    assert.is(text(link.send('client', 'GET / HTTP/1.0\r\n\r\n')), 'GET / HTTP/1.0\r\n\r\n');
     const big = new Uint8Array(200_000);
     for (let i = 0; i < big.length; i++) big[i] = (i * 31) & 0xff;
-    const got = send(server, client, big);
+    const got = link.send('server', big);
     assert.is(got.length, big.length);
     assert.ok(got.every((b, i) => b === big[i]));
   } finally { free(); }
 });
 
 t('close_notify from the client, then from the server', () => {
-  const { client, server, free } = pair();
+  const { client, server, link, free } = pair();
   try {
-    handshake(client, server);
-    const c2s = new Wire(client, server);
-    const s2c = new Wire(server, client);
+    link.handshake();
     assert.is(client.shutdown(), 'sent');
-    c2s.move();
+    link.client.flush();
+    link.wire.toServer.deliver();
     assert.is(server.read(), 'closed', 'server sees close_notify');
     assert.is(server.shutdown(), 'done', 'server answers, both sides closed');
-    s2c.move();
+    link.server.flush();
+    link.wire.toClient.deliver();
     assert.is(client.shutdown(), 'done');
   } finally { free(); }
 });
 
 t('close_notify from the server first', () => {
-  const { client, server, free } = pair();
+  const { client, server, link, free } = pair();
   try {
-    handshake(client, server);
-    send(client, server, 'x'); // lets the client process the server's session tickets
+    link.handshake(); // runs until the client has also read the server's session tickets
     assert.is(server.shutdown(), 'sent');
-    new Wire(server, client).move();
+    link.server.flush();
+    link.wire.toClient.deliver();
     assert.is(client.read(), 'closed');
     assert.is(client.shutdown(), 'done');
-    new Wire(client, server).move();
+    link.client.flush();
+    link.wire.toServer.deliver();
     assert.is(server.read(), 'closed');
   } finally { free(); }
 });
 
 t('ALPN: the server picks from its own preference order', () => {
-  const { client, server, free } = pair({
+  const { client, server, link, free } = pair({
     server: { ALPNProtocols: ['h2', 'http/1.1'] },
     client: { ca: pem('ca.pem'), ALPNProtocols: ['http/1.1', 'h2'] },
   });
   try {
-    handshake(client, server);
+    link.handshake();
     assert.is(client.alpnProtocol, 'h2');
     assert.is(server.alpnProtocol, 'h2');
   } finally { free(); }
 });
 
 t('ALPN with no protocol in common fails with no_application_protocol', () => {
-  const { client, server, free } = pair({
+  const { client, server, link, free } = pair({
     server: { ALPNProtocols: ['h2'] },
     client: { ca: pem('ca.pem'), ALPNProtocols: ['http/1.1'] },
   });
   try {
-    assert.throws(() => handshake(client, server), (e) => e instanceof TlsError && e.alertSent?.name === 'no_application_protocol');
+    assert.throws(() => link.handshake(), (e) => e instanceof TlsError && e.side === 'server' && e.alertSent?.name === 'no_application_protocol');
     assert.is(server.error.code, 'ERR_SSL_NO_APPLICATION_PROTOCOL');
-    // The alert still reaches the client, which reports what it received.
-    new Wire(server, client).move();
+    // The alert still reached the client, which reports what it received.
     assert.throws(() => client.handshake(), (e) => e.alertReceived?.name === 'no_application_protocol');
   } finally { free(); }
 });
 
 t('mutual TLS: the server verifies the client certificate', () => {
-  const { client, server, free } = pair({
+  const { client, server, link, free } = pair({
     server: { requestCert: true, ca: pem('ca.pem') },
     client: { ca: pem('ca.pem'), cert: pem('client-chain.pem'), key: pem('client.key') },
   });
   try {
-    handshake(client, server);
+    link.handshake();
     assert.ok(server.authorized);
     assert.is(server.peerCertificates().length, 2);
   } finally { free(); }
 });
 
 t('mutual TLS: a client without a certificate is refused with certificate_required', () => {
-  const { client, server, free } = pair({ server: { requestCert: true, ca: pem('ca.pem') } });
+  const { client, server, link, free } = pair({ server: { requestCert: true, ca: pem('ca.pem') } });
   try {
-    assert.throws(() => handshake(client, server), (e) => e instanceof TlsError && e.alertSent?.name === 'certificate_required');
+    assert.throws(() => link.handshake(), (e) => e instanceof TlsError && e.side === 'server' && e.alertSent?.name === 'certificate_required');
     assert.is(server.error.reason, 'peer did not return a certificate');
   } finally { free(); }
 });
 
 t('requestCert with rejectUnauthorized: false lets the client in, unauthorized', () => {
-  const { client, server, free } = pair({ server: { requestCert: true, rejectUnauthorized: false, ca: pem('ca.pem') } });
+  const { client, server, link, free } = pair({ server: { requestCert: true, rejectUnauthorized: false, ca: pem('ca.pem') } });
   try {
-    handshake(client, server);
+    link.handshake();
     assert.not.ok(server.authorized);
     assert.is(server.authorizationError, 'NO_PEER_CERTIFICATE');
   } finally { free(); }
@@ -262,7 +264,7 @@ t('a throwing onmessage callback still gets every event, and its first throw com
   const expected = [];
   const c1 = cctx.createConnection({ servername: 'localhost', onmessage: (e) => expected.push(label(e)) });
   const s1 = sctx.createConnection();
-  handshake(c1, s1);
+  new Link(c1, s1).handshake();
   // Throw at the first message received: the server's whole flight arrives in one batch, so
   // the messages after it in that batch must still be delivered.
   const seen = [];
@@ -275,18 +277,15 @@ t('a throwing onmessage callback still gets every event, and its first throw com
     },
   });
   const s2 = sctx.createConnection();
+  const link = new Link(c2, s2);
   let caught;
-  for (let i = 0; i < 20 && !(c2.handshakeDone && s2.handshakeDone); i++) {
-    try {
-      c2.handshake();
-    } catch (e) {
-      caught = e;
-    }
-    s2.feed(c2.takeOutput());
-    s2.handshake();
-    c2.feed(s2.takeOutput());
+  try {
+    link.handshake();
+  } catch (e) {
+    caught = e;
   }
   assert.is(caught?.message, 'callback failed');
+  link.handshake();
   assert.ok(c2.handshakeDone, 'the handshake went on after the callback threw');
   assert.ok(expected.length > 4, expected.join(', '));
   assert.equal(seen, expected);

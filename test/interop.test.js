@@ -16,9 +16,9 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import net from 'node:net';
-import { connect, createServer, TlsError } from '../dist/index.js';
-import { pem, scaffold } from './helpers.js';
-import { fixture, HOST, runPeerClient, startGnuTLSServer, startOpenSSLServer, tempDir } from './peers.js';
+import { createServer, TlsError } from '../dist/index.js';
+import { connectTcp, HOST, listen, pem, scaffold } from './helpers.js';
+import { fixture, runPeerClient, startGnuTLSServer, startOpenSSLServer, tempDir } from './peers.js';
 
 const t = suite('interop');
 
@@ -225,15 +225,6 @@ const PEER_CLIENTS = {
 
 // ------------------------------------------------------------------ our sides
 
-/** The wasm client over a fresh TCP connection to 127.0.0.1:`port`; the scope closes both. */
-async function wasmConnect(scope, port, options = {}) {
-  const socket = net.connect(port, HOST);
-  scope.defer(() => socket.destroy());
-  const tls = await connect(socket, { servername: 'localhost', ca: pem('ca.pem'), ...options });
-  scope.defer(() => tls.close());
-  return tls;
-}
-
 /**
  * A wasm server (one `createServer`, so one context for every connection: tickets made by
  * one connection resume the next) behind a net.Server on 127.0.0.1. Each connection answers
@@ -244,20 +235,8 @@ async function wasmServer(scope, options) {
   const server = await createServer(options);
   scope.defer(() => server.close());
   const served = [];
-  const sockets = new Set();
-  const tcp = net.createServer((socket) => {
-    sockets.add(socket);
-    served.push(serveOne(server, socket));
-  });
-  scope.defer(() => new Promise((resolve) => {
-    for (const s of sockets) s.destroy();
-    tcp.close(() => resolve());
-  }));
-  await new Promise((resolve, reject) => {
-    tcp.once('error', reject);
-    tcp.listen(0, HOST, () => { tcp.off('error', reject); resolve(); });
-  });
-  return { port: tcp.address().port, served };
+  const tcp = net.createServer((socket) => { served.push(serveOne(server, socket)); });
+  return { port: await listen(scope, tcp), served };
 }
 
 async function serveOne(server, socket) {
@@ -303,7 +282,7 @@ for (const [peerName, peerServer] of Object.entries(PEER_SERVERS)) {
           const { peer, port, finish } = await peerServer.start({ cert, alpn: ALL_ALPN });
           scope.defer(() => peer.kill());
 
-          const tls = await wasmConnect(scope, port, { ALPNProtocols: [alpn], ...onlyVersion(version) });
+          const tls = await connectTcp(scope, port, { ALPNProtocols: [alpn], ...onlyVersion(version) });
           assert.is(tls.protocol, version);
           assert.is(tls.alpnProtocol, alpn);
           assert.ok(tls.authorized, `authorized (${tls.authorizationError})`);
@@ -367,7 +346,7 @@ for (const [peerName, peerServer] of Object.entries(PEER_SERVERS)) {
       // First connection: a full handshake; the session arrives through onsession (with
       // TLS 1.3 in a NewSessionTicket after the handshake, read along with the answer).
       const sessions = [];
-      const first = await wasmConnect(scope, port, { ...onlyVersion(version), onsession: (s) => sessions.push(s) });
+      const first = await connectTcp(scope, port, { ...onlyVersion(version), onsession: (s) => sessions.push(s) });
       assert.is(first.protocol, version);
       assert.is(first.sessionReused, false);
       const m1 = 'first connection\n';
@@ -379,7 +358,7 @@ for (const [peerName, peerServer] of Object.entries(PEER_SERVERS)) {
       await first.close();
 
       // Second connection: resumes it.
-      const second = await wasmConnect(scope, port, { ...onlyVersion(version), session });
+      const second = await connectTcp(scope, port, { ...onlyVersion(version), session });
       assert.is(second.protocol, version);
       assert.is(second.sessionReused, true, 'the second connection resumed');
       const m2 = 'second connection\n';
@@ -451,7 +430,7 @@ for (const [peerName, peerServer] of Object.entries(PEER_SERVERS)) {
     test(`wasm client → ${peerName}, ${version}, mTLS accepted`, async (scope) => {
       const { peer, port, finish } = await peerServer.start({ cert: CERTS.ECDSA, mtls: true });
       scope.defer(() => peer.kill());
-      const tls = await wasmConnect(scope, port, { ...onlyVersion(version), ...clientCert });
+      const tls = await connectTcp(scope, port, { ...onlyVersion(version), ...clientCert });
       assert.is(tls.protocol, version);
       assert.ok(tls.authorized, `authorized (${tls.authorizationError})`);
       const m = 'ping with a client certificate\n';
@@ -466,7 +445,7 @@ for (const [peerName, peerServer] of Object.entries(PEER_SERVERS)) {
       scope.defer(() => peer.kill());
       let connected = false;
       const err = await rejection(async () => {
-        const tls = await wasmConnect(scope, port, onlyVersion(version));
+        const tls = await connectTcp(scope, port, onlyVersion(version));
         connected = true;
         // TLS 1.3: our side of the handshake is over before the server reads our (empty)
         // Certificate; its refusal arrives as an alert on the next read.

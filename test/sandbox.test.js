@@ -3,16 +3,14 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHash } from 'node:crypto';
-import { getOpenSSL, handshake as memoryHandshake, send, text } from './helpers.js';
-import { TlsError, TestPki } from '../dist/index.js';
-import { Sandbox, SandboxError, WireRecord } from '../dist/sandbox.js';
+import { freedAfterEach, getOpenSSL, text } from './helpers.js';
+import { TlsError } from '../dist/index.js';
+import { Link, Sandbox, SandboxError, TestPki, WireRecord } from '../dist/testing/index.js';
 
 const t = suite('sandbox');
 const DAY = 86_400_000;
 const START = Date.UTC(2030, 0, 1);
-const live = [];
-t.after.each(() => { for (const x of live.splice(0)) x.free(); });
-const keep = (x) => (live.push(x), x);
+const keep = freedAfterEach(t);
 
 /**
  * A sandbox with a root → intermediate → leaf chain made in its own PKI (so a seed makes the
@@ -121,9 +119,10 @@ t('the virtual clock: a leaf valid for 10 days expires on day 11, and a real-clo
   const cctx = keep(openssl.createSecureContext({ ca: root.certPem }));
   const c = keep(cctx.createConnection({ servername: 'localhost' }));
   const s = keep(sctx.createConnection());
-  memoryHandshake(c, s);
+  const link = new Link(c, s);
+  link.handshake();
   assert.ok(c.authorized, 'the real clock says the leaf is valid');
-  assert.is(text(send(c, s, 'real time')), 'real time');
+  assert.is(text(link.send('client', 'real time')), 'real time');
 
   // And moving the clock back makes the sandbox accept it again.
   sb.clock.set(start + DAY);
@@ -594,6 +593,48 @@ t('free() frees the pair, the contexts and the PKI; it is idempotent', async () 
   sb.free();
   assert.not.ok(conn.alive);
   sb.free();
+});
+
+t('a Link joins connections the test made: the sandbox runs on the same one', async () => {
+  const { sb } = await sandbox();
+  assert.instance(sb.link, Link);
+  assert.is(sb.link.wire, sb.wire);
+  assert.is(sb.link.client, sb.client);
+  // Two connections from the sandbox's contexts, joined by a Link of the test's own.
+  const c = keep(sb.contexts.client.createConnection({ servername: 'localhost' }));
+  const s = keep(sb.contexts.server.createConnection());
+  assert.throws(() => new Link(s, c), (e) => e instanceof TypeError && /client connection first/.test(e.message));
+  const link = new Link(c, s);
+  const rounds = link.handshake();
+  assert.ok(rounds > 0 && c.handshakeDone && s.handshakeDone);
+  assert.is(text(link.send('client', 'ping')), 'ping');
+  assert.is(text(link.send('server', 'pong')), 'pong');
+  assert.ok(link.wire.log.some((r) => r.direction === 'toClient' && r.type === 23));
+  // By hand: the connection's own output, put on the wire and fed.
+  assert.is(c.shutdown(), 'sent');
+  assert.ok(link.client.flush());
+  assert.not.ok(link.client.flush(), 'nothing more queued');
+  assert.is(link.wire.toServer.pending().length, 1);
+  link.wire.toServer.deliver();
+  assert.is(s.read(), 'closed');
+});
+
+t('a Link with chunk: 1 moves one byte per step each way, and the wire says so', async () => {
+  const { sb } = await sandbox();
+  const c = keep(sb.contexts.client.createConnection({ servername: 'localhost' }));
+  const s = keep(sb.contexts.server.createConnection());
+  const link = new Link(c, s, { chunk: 1 });
+  assert.is(link.wire.toServer.chunk, 1);
+  link.client.step();
+  const hello = link.wire.toServer.pending()[0].bytes.length;
+  link.step();
+  assert.is(link.wire.toServer.pending()[0].bytes.length, hello - 1, 'one byte of the ClientHello delivered');
+  assert.is(link.wire.toServer.pending()[0].origin, 'modified');
+  link.wire.toServer.chunk = Infinity;
+  link.handshake();
+  assert.ok(c.handshakeDone);
+  assert.throws(() => { link.wire.toClient.chunk = 0; }, (e) => e instanceof RangeError);
+  assert.throws(() => new Link(c, s, { chunk: 1.5 }), (e) => e instanceof RangeError);
 });
 
 t.run();

@@ -4,10 +4,9 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { connect, createServer, memoryPair, TlsError } from '../dist/index.js';
 import { rootCertificates } from '../dist/root-certificates.js';
-import { pem, text } from './helpers.js';
+import { enc, guard, pem, readAll, recording, text } from './helpers.js';
 
 const t = suite('tls');
-const enc = (s) => new TextEncoder().encode(s);
 let server;
 t.before(async () => { server = await createServer({ cert: pem('ecdsa-chain.pem'), key: pem('ecdsa.key') }); });
 t.after(() => server.close());
@@ -21,34 +20,6 @@ async function pair(client = {}, srv = server, transports = memoryPair()) {
   return { c, s: await accepted };
 }
 
-/** Counts the writes a transport's writable receives. */
-function counting(transport) {
-  const writes = [];
-  const w = transport.writable.getWriter();
-  return {
-    writes,
-    transport: {
-      readable: transport.readable,
-      writable: new WritableStream({
-        write: (chunk) => { writes.push(chunk.length); return w.write(chunk); },
-        close: () => w.close(),
-        abort: (e) => w.abort(e),
-      }),
-    },
-  };
-}
-
-function within(ms, promise) {
-  let timer;
-  return Promise.race([promise, new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`not settled after ${ms} ms`)), ms); })])
-    .finally(() => clearTimeout(timer));
-}
-
-async function readAll(readable) {
-  const chunks = [];
-  for await (const c of readable) chunks.push(c);
-  return text(new Uint8Array(chunks.flatMap((c) => [...c])));
-}
 
 t('connect and accept: data both ways, then close_notify both ways and closed resolves', async () => {
   const { c, s } = await pair();
@@ -70,7 +41,7 @@ t('connect and accept: data both ways, then close_notify both ways and closed re
 
 t('the last handshake flight and the first write leave in one transport write', async () => {
   const [a, b] = memoryPair();
-  const counted = counting(a);
+  const counted = recording(a);
   const accepted = server.accept(b);
   const c = await connect(counted.transport, { servername: 'localhost', ca: pem('ca.pem') });
   assert.is(counted.writes.length, 1, 'only the ClientHello so far: the Finished waits a turn');
@@ -89,7 +60,7 @@ t('after the peer\'s close_notify and the end of its transport, closed settles b
   await sw.write(enc('bye'));
   await s.close(); // close_notify, then the server's side of the transport ends
   assert.is(await readAll(c.readable), 'bye');
-  await within(5000, c.closed); // no close() from the client
+  await guard(c.closed, 'closed', 5000); // no close() from the client
 });
 
 t('close() closes at once; closed resolves; reads end', async () => {

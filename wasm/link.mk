@@ -1,6 +1,7 @@
 # Links the shim and OpenSSL into one standalone .wasm per flavor, plus a manifest beside each:
-# wasm/build/openssl.wasm (small, the default) and wasm/build/openssl-full.wasm; and the testing
-# module wasm/build/openssl-testing.wasm (the full flavor plus the test PKI, wasm/testing/).
+# wasm/build/openssl.wasm (small, the default) and wasm/build/openssl-full.wasm; and for each
+# flavor a testing module, the same plus the test PKI (wasm/testing/): openssl-testing.wasm and
+# openssl-testing-full.wasm, for openssl-wasm/testing.
 # Included by the top-level Makefile after wasm/openssl.mk.
 
 # The shim, split by concern (wasm/shim/): core, context, store, connection, verify, session,
@@ -53,6 +54,8 @@ FLAVOR_SOURCES_full  :=
 
 WASM_FILE_small     := openssl.wasm
 WASM_FILE_full      := openssl-full.wasm
+WASM_TESTING_FILE_small := openssl-testing.wasm
+WASM_TESTING_FILE_full  := openssl-testing-full.wasm
 MANIFEST_FILE_small := manifest.json
 MANIFEST_FILE_full  := manifest-full.json
 
@@ -73,9 +76,10 @@ $$(WASM_OUT_$(1)): $(SHIM_SOURCES) $(SHIM_HEADERS) $(FAST_OBJECTS) $$(FLAVOR_SOU
 	  $(SHIM_SOURCES) $(5) $(FAST_OBJECTS) $$(FLAVOR_SOURCES_$(2)) $$(OPENSSL_LIBS_$(2)) -o $$@
 endef
 
-# wasm_flavor(flavor): the flavor's production module and its manifest.
+# wasm_flavor(flavor): the flavor's production module and its manifest, and its testing module.
 define wasm_flavor
 $(call wasm_module,$(1),$(1),$$(WASM_FILE_$(1)),production,)
+$(call wasm_module,testing-$(1),$(1),$$(WASM_TESTING_FILE_$(1)),testing,$(TESTING_SOURCES))
 WASM_MANIFEST_$(1) := wasm/build/$$(MANIFEST_FILE_$(1))
 
 $$(WASM_MANIFEST_$(1)): $$(WASM_OUT_$(1)) wasm/manifest.mjs
@@ -84,7 +88,4 @@ endef
 
 $(foreach f,$(OPENSSL_FLAVORS),$(eval $(call wasm_flavor,$(f))))
 
-# The testing module: the full flavor (every key type the test PKI makes) plus the PKI.
-$(eval $(call wasm_module,testing,full,openssl-testing.wasm,testing,$(TESTING_SOURCES)))
-
-WASM_OUTPUTS := $(foreach f,$(OPENSSL_FLAVORS),$(WASM_OUT_$(f)) $(WASM_MANIFEST_$(f))) $(WASM_OUT_testing)
+WASM_OUTPUTS := $(foreach f,$(OPENSSL_FLAVORS),$(WASM_OUT_$(f)) $(WASM_MANIFEST_$(f)) $(WASM_OUT_testing-$(f)))

@@ -4,8 +4,8 @@
 //
 //   node examples/sandbox/misbehaving-server.mjs
 //
-// In a project that depends on openssl-wasm, import from 'openssl-wasm' instead.
-import { Sandbox } from '../../dist/sandbox.js';
+// In a project that depends on openssl-wasm, import from 'openssl-wasm/testing' instead.
+import { Sandbox } from '../../dist/testing/index.js';
 
 const DAY = 86_400_000;
 const START = Date.UTC(2030, 0, 1);

@@ -7,7 +7,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -20,13 +20,12 @@ import { chromium } from 'playwright-core';
 import { createServer as createTlsServer } from '../../dist/index.js';
 import { createRelay } from '../../dist/relay.js';
 import { buildExample } from '../../examples/browser/build.mjs';
+import { freePort, guard as guardFor, HOST, listen, pem, Scope } from '../helpers.js';
 
 const t = suite('chromium');
-const HOST = '127.0.0.1';
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const exampleDir = join(root, 'examples', 'browser');
-const pem = (name) => readFileSync(join(root, 'test', 'fixtures', name), 'utf8');
 const TEST_TIMEOUT = 30_000;
 
 // A hang anywhere fails the run instead of stalling it (playwright kills the browser on exit).
@@ -36,32 +35,10 @@ const watchdog = setTimeout(() => {
 }, 180_000);
 watchdog.unref();
 
-/** `promise`, or a rejection naming `label` after `ms`; the timer is always cleared. */
-function guard(promise, label, ms = TEST_TIMEOUT) {
-  let timer;
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${label}: timed out after ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
+const guard = (promise, label, ms = TEST_TIMEOUT) => guardFor(promise, label, ms);
 
-const cleanups = [];
-const defer = (fn) => cleanups.push(fn);
-
-/** Listens on an ephemeral port of 127.0.0.1; closing destroys its open sockets. */
-async function listen(server) {
-  const sockets = new Set();
-  server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
-  defer(() => new Promise((resolve) => {
-    for (const s of sockets) s.destroy();
-    server.close(() => resolve());
-  }));
-  await new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, HOST, resolve);
-  });
-  return server.address().port;
-}
+// What the suite starts (servers, the relay, the browser), closed in reverse order at the end.
+const scope = new Scope();
 
 /** The group node:https negotiates with the page: the hybrid one only from OpenSSL 3.5 on. */
 function nativeGroup() {
@@ -78,7 +55,7 @@ t.before(async () => {
 
     // The bundle, built fresh into a directory of its own.
     const bundleDir = await mkdtemp(join(tmpdir(), 'openssl-wasm-example-'));
-    defer(() => rm(bundleDir, { recursive: true, force: true }));
+    scope.defer(() => rm(bundleDir, { recursive: true, force: true }));
     await buildExample({ outdir: bundleDir });
 
     // Target 1: node:https with the RSA chain (the runtime's own OpenSSL).
@@ -87,28 +64,25 @@ t.before(async () => {
       res.end(`${marker} ${req.method} ${req.url} ${req.headers.host} ${req.socket.getProtocol()}`);
     });
     httpsServer.on('tlsClientError', () => {});
-    env.httpsPort = await listen(httpsServer);
-    defer(() => httpsServer.closeAllConnections());
+    env.httpsPort = await listen(scope, httpsServer);
+    scope.defer(() => httpsServer.closeAllConnections());
 
     // Target 2: HTTPS terminated by openssl-wasm itself (OpenSSL 3.5), for the hybrid group.
     const wasmTls = await createTlsServer({ cert: pem('rsa-chain.pem'), key: pem('rsa.key') });
-    defer(() => wasmTls.close());
-    env.wasmPort = await listen(net.createServer((socket) => {
+    scope.defer(() => wasmTls.close());
+    env.wasmPort = await listen(scope, net.createServer((socket) => {
       socket.on('error', () => {});
       serveWasmHttps(wasmTls, socket).catch(() => socket.destroy());
     }));
 
     // A port where nothing listens (allowlisted: the relay's TCP error reaches the page).
-    const probe = net.createServer();
-    await new Promise((resolve) => probe.listen(0, HOST, resolve));
-    env.deadPort = probe.address().port;
-    await new Promise((resolve) => probe.close(resolve));
+    env.deadPort = await freePort();
 
     // The page's server: index.html, the bundle and openssl.wasm, and config.json.
     const page = createHttpServer((req, res) => {
       servePage(req, res, bundleDir).catch(() => { res.writeHead(500); res.end(); });
     });
-    env.pagePort = await listen(page);
+    env.pagePort = await listen(scope, page);
     env.origin = `http://${HOST}:${env.pagePort}`;
 
     // The relay on its own port, allowing only the test targets and only the page's origin.
@@ -117,7 +91,7 @@ t.before(async () => {
       allow: [`localhost:${env.httpsPort}`, `localhost:${env.wasmPort}`, `localhost:${env.deadPort}`],
       origins: [env.origin],
     });
-    defer(() => env.relay.close());
+    scope.defer(() => env.relay.close());
 
     env.browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -125,16 +99,12 @@ t.before(async () => {
         '--disable-component-update', '--disable-sync', '--no-first-run'],
       timeout: 30_000,
     });
-    defer(() => env.browser.close());
+    scope.defer(() => env.browser.close());
   })(), 'setup', 90_000);
 });
 
 t.after(async () => {
-  await guard((async () => {
-    for (const fn of cleanups.splice(0).reverse()) {
-      try { await fn(); } catch { /* keep cleaning up */ }
-    }
-  })(), 'cleanup', 20_000);
+  await guard(scope.close(), 'cleanup', 20_000);
   clearTimeout(watchdog);
 });
 

@@ -1,26 +1,29 @@
 /**
- * A test PKI, made with libcrypto inside the module: root and intermediate CAs and leaves with
- * chosen key types (RSA, ECDSA P-256/P-384, Ed25519, ML-DSA), names, SANs, validity windows,
- * key usage and extended key usage, as PEM and DER. For tests only: the keys are fresh and
- * held in memory, and nothing about them is meant to be kept secret.
+ * A test PKI, made with libcrypto inside the testing module: root and intermediate CAs and
+ * leaves with chosen key types (RSA, ECDSA P-256/P-384, Ed25519, ML-DSA), names, SANs,
+ * validity windows, key usage and extended key usage, as PEM and DER. For tests only: the
+ * keys are fresh and held in memory, and nothing about them is meant to be kept secret.
  *
- * The PKI runs in its own instance of the testing module (`openssl-testing.wasm`, the full
- * flavor plus the PKI's C code, wasm/testing/), so the production modules carry none of it.
- *
+ * @example
  * ```ts
- * const pki = await TestPki.load();
+ * import { connect, createServer } from 'openssl-wasm';
+ * import { loadTestingOpenSSL, TestPki } from 'openssl-wasm/testing';
+ *
+ * const pki = new TestPki(await loadTestingOpenSSL());
  * const root = pki.root({ subject: 'openssl-wasm test root' });
  * const leaf = root.issue({ subject: 'localhost', san: ['DNS:localhost', 'IP:127.0.0.1'] });
  * const server = await createServer({ cert: leaf.chainPem, key: leaf.keyPem });
- * const client = await connect(t, { servername: 'localhost', ca: root.certPem });
+ * const client = await connect(transport, { servername: 'localhost', ca: root.certPem });
  * ```
  * @module
  */
-import { NULL, TESTING_SIGNATURES, type KeyPtr, type Owned, type OutPtr, type X509Ptr } from './abi.js';
-import { derToPem } from './context.js';
-import { TlsError, formatOpenSSLError } from './errors.js';
-import { instantiate, type Instance, type LoadOptions } from './loader.js';
-import { drainErrors } from './native.js';
+import { NULL, type KeyPtr, type Owned, type OutPtr, type TestingExports, type X509Ptr } from '../abi.js';
+import { derToPem } from '../context.js';
+import { TlsError, formatOpenSSLError } from '../errors.js';
+import type { Instance } from '../loader.js';
+import { drainErrors } from '../native.js';
+import type { OpenSSL } from '../openssl.js';
+import type { loadTestingOpenSSL } from './instance.js';
 
 /** Key types by name. */
 export type KeyType =
@@ -79,8 +82,9 @@ export class IssuedCertificate {
     this.#cert = cert;
     this.#key = key;
     const inst = pki.instance;
-    this.certDer = exportDer(inst, (len) => inst.exports.ow_cert_export_der(cert, len), 'certificate', false);
-    this.keyDer = exportDer(inst, (len) => inst.exports.ow_key_export_der(key, len), 'key', true);
+    const x = inst.exports as TestingExports; // TestPki checked that it is the testing module
+    this.certDer = exportDer(inst, (len) => x.ow_cert_export_der(cert, len), 'certificate', false);
+    this.keyDer = exportDer(inst, (len) => x.ow_key_export_der(key, len), 'key', true);
     this.certPem = derToPem(this.certDer, 'CERTIFICATE');
     this.keyPem = derToPem(this.keyDer, 'PRIVATE KEY');
     const isRoot = issuer === undefined;
@@ -123,24 +127,24 @@ export class TestPki {
   readonly #owned: (() => void)[] = [];
   readonly #now: () => number;
 
-  /** @internal Use {@link TestPki.load}. */
-  constructor(inst: Instance, now: () => number) {
+  /**
+   * A PKI in `openssl`, an instance from {@link loadTestingOpenSSL} (the only module with the
+   * PKI's functions). `now` sets the default validity window's anchor (default Date.now).
+   *
+   * @example
+   * ```ts
+   * const pki = new TestPki(await loadTestingOpenSSL(), { now: () => Date.UTC(2030, 0, 1) });
+   * ```
+   */
+  constructor(openssl: OpenSSL, { now = Date.now }: { now?: () => number } = {}) {
+    const inst = openssl.instance;
+    if (typeof (inst.exports as Partial<TestingExports>).ow_cert_issue !== 'function') {
+      throw new TypeError("this OpenSSL instance has no test PKI: load one with loadTestingOpenSSL() from 'openssl-wasm/testing'");
+    }
     this.#inst = inst;
     this.#now = now;
   }
 
-  /**
-   * A PKI in a new instance of the testing module. `now` anchors the default validity window
-   * and is the instance's clock (default `Date.now`); `entropy` as for `OpenSSL.load` (a
-   * `testOnlySeed` makes the keys and serial numbers reproducible).
-   */
-  static async load({ now = Date.now, entropy }: { now?: () => number; entropy?: LoadOptions['entropy'] } = {}): Promise<TestPki> {
-    const inst = await instantiate({
-      wasm: new URL('./openssl-testing.wasm', import.meta.url), now, entropy,
-      require: Object.keys(TESTING_SIGNATURES),
-    });
-    return new TestPki(inst, now);
-  }
 
   /** @internal */
   get instance(): Instance {
@@ -154,10 +158,15 @@ export class TestPki {
 
   /** @internal Use {@link root} and {@link IssuedCertificate.issue}. */
   issue(o: IssueOptions, issuer: IssuedCertificate | undefined): IssuedCertificate {
-    const { exports: x, heap } = this.#inst;
+    const { heap } = this.#inst;
+    const x = this.#inst.exports as TestingExports;
     const keyType = o.key ?? 'ecdsa-p256';
     const spec = KEYS[keyType];
     if (!spec) throw new TypeError(`unknown key type '${keyType}'; one of ${Object.keys(KEYS).join(', ')}`);
+    if (keyType.startsWith('ml-dsa') && this.#inst.flavor !== 'full') {
+      throw new TlsError(`${keyType} keys need the 'full' flavor, which has ML-DSA: load it with loadTestingOpenSSL({ flavor: 'full' })`,
+        { code: 'ERR_OSSL_UNSUPPORTED' });
+    }
     const key = heap.withCString(spec[0], false, (t) => heap.withCString(spec[1], false, (c) => x.ow_key_generate(t, c, spec[2])));
     if (key === NULL) throw pkiError(this.#inst, `generating a ${keyType} key`);
     this.#owned.push(() => x.ow_key_free(key));
