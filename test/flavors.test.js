@@ -70,11 +70,11 @@ test('ML-DSA test certificates: a clear error in the small flavor, a handshake i
     const leaf = root.issue({ subject: 'localhost', key: 'ml-dsa-44', san: ['DNS:localhost'] });
     const server = full.createSecureContext({ isServer: true, cert: leaf.certPem, key: leaf.keyPem });
     const client = full.createSecureContext({ ca: root.certPem });
-    const [c, s] = [client.createConnection({ servername: 'localhost' }), server.createConnection()];
+    const [c, s] = [client.createEngine({ servername: 'localhost' }), server.createEngine()];
     try {
       new Link(c, s).handshake();
-      assert.is(c.authorized, true);
-      assert.is(c.peerSignatureScheme, 'mldsa44');
+      assert.is(c.negotiated().authorized, true);
+      assert.is(c.negotiated().peerSignatureScheme, 'mldsa44');
     } finally {
       c.free(); s.free(); client.free(); server.free();
     }
@@ -104,7 +104,7 @@ test('TLS 1.1: refused by the small flavor with a reason, negotiated by the full
   const port2 = await rsaServer(scope, ['-tls1_1', '-cipher', 'DEFAULT@SECLEVEL=0']);
   const conn = await attempt(scope, port2, { ...old, openssl: full });
   assert.not.instance(conn, Error, String(conn));
-  assert.is(conn.protocol, 'TLSv1.1');
+  assert.is(conn.getProtocol(), 'TLSv1.1');
 });
 
 test('finite-field DHE suites: an unknown cipher in the small flavor, negotiated by the full one', async (scope) => {
@@ -116,7 +116,7 @@ test('finite-field DHE suites: an unknown cipher in the small flavor, negotiated
   const port = await rsaServer(scope, ['-tls1_2', '-cipher', 'DHE-RSA-AES128-GCM-SHA256']);
   const conn = await attempt(scope, port, { ...dhe, openssl: full });
   assert.not.instance(conn, Error, String(conn));
-  assert.is(conn.cipher.name, 'DHE-RSA-AES128-GCM-SHA256');
+  assert.is(conn.getCipher().name, 'DHE-RSA-AES128-GCM-SHA256');
 });
 
 test('P-521, P-384 and P-256 between the flavors, whose code for P-521 differs', () => {
@@ -124,13 +124,13 @@ test('P-521, P-384 and P-256 between the flavors, whose code for P-521 differs',
   // flavor with its 64-bit-limb code: a handshake between them checks one against the other.
   for (const [a, b] of [[small, full], [full, small]]) {
     for (const group of ['P-521', 'P-384', 'P-256']) {
-      const sctx = a.createSecureContext({ isServer: true, cert: pem('ecdsa-chain.pem'), key: pem('ecdsa.key'), groups: group });
-      const cctx = b.createSecureContext({ ca: pem('ca.pem'), groups: group });
-      const c = cctx.createConnection({ servername: 'localhost' }), s = sctx.createConnection();
+      const sctx = a.createSecureContext({ isServer: true, cert: pem('ecdsa-chain.pem'), key: pem('ecdsa.key'), ecdhCurve: group });
+      const cctx = b.createSecureContext({ ca: pem('ca.pem'), ecdhCurve: group });
+      const c = cctx.createEngine({ servername: 'localhost' }), s = sctx.createEngine();
       try {
         const combination = `${a.flavor} server, ${b.flavor} client, ${group}`;
         try { new Link(c, s).handshake(); } catch (e) { assert.unreachable(`${combination}: ${e.message}`); }
-        assert.match(c.group, new RegExp(group.slice(2)), combination);
+        assert.match(c.negotiated().group, new RegExp(group.slice(2)), combination);
       } finally {
         c.free(); s.free(); cctx.free(); sctx.free();
       }
@@ -144,9 +144,9 @@ if (runtime === 'node') {
     for (const openssl of [small, full]) {
       for (const group of ['P-521', 'P-384']) {
         const port = await echoServer(scope);
-        const conn = await attempt(scope, port, { groups: group, openssl });
+        const conn = await attempt(scope, port, { ecdhCurve: group, openssl });
         assert.not.instance(conn, Error, `${openssl.flavor} ${group}: ${conn}`);
-        assert.match(conn.group, new RegExp(group.slice(2)), `${openssl.flavor} ${group}: negotiated ${conn.group}`);
+        assert.match(conn.getEphemeralKeyInfo().name, new RegExp(group.slice(2)), `${openssl.flavor} ${group}: negotiated ${conn.getEphemeralKeyInfo().name}`);
       }
     }
   });
@@ -180,7 +180,7 @@ for (const flavor of ['small', 'full']) {
       const port = await echoServer(scope);
       const conn = await attempt(scope, port, { ...options, openssl: flavor === 'small' ? small : full });
       assert.not.instance(conn, Error, String(conn));
-      assert.is(conn.cipher.name, name);
+      assert.is(conn.getCipher().name, name);
       const writer = conn.writable.getWriter();
       const reader = conn.readable.getReader();
       let seed = 7;

@@ -12,8 +12,8 @@ t.before(async () => { openssl = await getOpenSSL(); });
 
 function pair(opts = {}, connOpts = { servername: 'localhost' }) {
   const { sctx, cctx } = contexts(openssl, opts);
-  const client = cctx.createConnection(connOpts);
-  const server = sctx.createConnection();
+  const client = cctx.createEngine(connOpts);
+  const server = sctx.createEngine();
   const link = new Link(client, server);
   const free = () => { client.free(); server.free(); sctx.free(); cctx.free(); };
   return { client, server, link, sctx, cctx, free };
@@ -28,15 +28,15 @@ t('TLS 1.3 by default, with the hybrid post-quantum group X25519MLKEM768', () =>
   try {
     link.handshake();
     for (const c of [client, server]) {
-      assert.is(c.protocol, 'TLSv1.3');
-      assert.is(c.cipher.name, 'TLS_AES_256_GCM_SHA384');
-      assert.is(c.cipher.version, 'TLSv1.3');
-      assert.is(c.group, 'X25519MLKEM768');
+      assert.is(c.negotiated().protocol, 'TLSv1.3');
+      assert.is(c.negotiated().cipher.name, 'TLS_AES_256_GCM_SHA384');
+      assert.is(c.negotiated().cipher.version, 'TLSv1.3');
+      assert.is(c.negotiated().group, 'X25519MLKEM768');
     }
-    assert.ok(client.authorized);
-    assert.is(client.authorizationError, null);
-    assert.is(server.servername, 'localhost');
-    assert.is(client.alpnProtocol, false);
+    assert.ok(client.negotiated().authorized);
+    assert.is(client.negotiated().authorizationError, null);
+    assert.is(server.negotiated().servername, 'localhost');
+    assert.is(client.negotiated().alpnProtocol, false);
   } finally { free(); }
 });
 
@@ -44,11 +44,11 @@ t('TLS 1.2 when the client caps it, with ECDHE over X25519', () => {
   const { client, server, link, free } = pair({ client: { ca: pem('ca.pem'), maxVersion: 'TLSv1.2' } });
   try {
     link.handshake();
-    assert.is(client.protocol, 'TLSv1.2');
-    assert.is(server.protocol, 'TLSv1.2');
-    assert.is(client.cipher.name, 'ECDHE-ECDSA-AES256-GCM-SHA384');
-    assert.is(client.cipher.standardName, 'TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384');
-    assert.is(client.group, 'x25519');
+    assert.is(client.negotiated().protocol, 'TLSv1.2');
+    assert.is(server.negotiated().protocol, 'TLSv1.2');
+    assert.is(client.negotiated().cipher.name, 'ECDHE-ECDSA-AES256-GCM-SHA384');
+    assert.is(client.negotiated().cipher.standardName, 'TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384');
+    assert.is(client.negotiated().group, 'x25519');
   } finally { free(); }
 });
 
@@ -58,19 +58,19 @@ t('TLS 1.2 with a chosen cipher and group', () => {
   });
   try {
     link.handshake();
-    assert.is(client.cipher.name, 'ECDHE-ECDSA-CHACHA20-POLY1305');
-    assert.is(client.group, 'secp256r1');
+    assert.is(client.negotiated().cipher.name, 'ECDHE-ECDSA-CHACHA20-POLY1305');
+    assert.is(client.negotiated().group, 'secp256r1');
   } finally { free(); }
 });
 
 t('TLS 1.3 with a chosen suite and group', () => {
   const { client, server, link, free } = pair({
-    client: { ca: pem('ca.pem'), ciphersuites: 'TLS_CHACHA20_POLY1305_SHA256', groups: 'X25519' },
+    client: { ca: pem('ca.pem'), ciphersuites: 'TLS_CHACHA20_POLY1305_SHA256', ecdhCurve: 'X25519' },
   });
   try {
     link.handshake();
-    assert.is(client.cipher.name, 'TLS_CHACHA20_POLY1305_SHA256');
-    assert.is(server.group, 'x25519');
+    assert.is(client.negotiated().cipher.name, 'TLS_CHACHA20_POLY1305_SHA256');
+    assert.is(server.negotiated().group, 'x25519');
   } finally { free(); }
 });
 
@@ -87,8 +87,8 @@ for (const [name, chain, key] of [
       });
       try {
         link.handshake();
-        assert.is(client.protocol, version);
-        assert.ok(client.authorized);
+        assert.is(client.negotiated().protocol, version);
+        assert.ok(client.negotiated().authorized);
         const certs = client.peerCertificates();
         assert.is(certs.length, 2, 'leaf and intermediate');
         assert.is(certs[0][0], 0x30, 'DER');
@@ -104,7 +104,7 @@ t('DER certificate, DER key and DER CA', () => {
   });
   try {
     link.handshake();
-    assert.ok(client.authorized);
+    assert.ok(client.negotiated().authorized);
   } finally { free(); }
 });
 
@@ -156,7 +156,7 @@ t('option validation uses node:tls wording', () => {
   assert.throws(() => openssl.createSecureContext({ minVersion: 'TLSv1.3', maxVersion: 'TLSv1.2' }), /higher than maxVersion/);
   assert.throws(() => openssl.createSecureContext({ isServer: true }), /needs cert and key/);
   assert.throws(() => openssl.createSecureContext({ ciphers: 'NO-SUCH-CIPHER' }), /ciphers 'NO-SUCH-CIPHER': error:.*no cipher match/);
-  assert.throws(() => openssl.createSecureContext({ groups: 'nope' }), /groups 'nope': OpenSSL does not accept this value/);
+  assert.throws(() => openssl.createSecureContext({ ecdhCurve: 'nope' }), /ecdhCurve 'nope': OpenSSL does not accept this value/);
   assert.throws(() => openssl.createSecureContext({ ALPNProtocols: [''] }), /1 to 255 bytes/);
 });
 
@@ -210,8 +210,8 @@ t('ALPN: the server picks from its own preference order', () => {
   });
   try {
     link.handshake();
-    assert.is(client.alpnProtocol, 'h2');
-    assert.is(server.alpnProtocol, 'h2');
+    assert.is(client.negotiated().alpnProtocol, 'h2');
+    assert.is(server.negotiated().alpnProtocol, 'h2');
   } finally { free(); }
 });
 
@@ -235,7 +235,7 @@ t('mutual TLS: the server verifies the client certificate', () => {
   });
   try {
     link.handshake();
-    assert.ok(server.authorized);
+    assert.ok(server.negotiated().authorized);
     assert.is(server.peerCertificates().length, 2);
   } finally { free(); }
 });
@@ -252,8 +252,8 @@ t('requestCert with rejectUnauthorized: false lets the client in, unauthorized',
   const { client, server, link, free } = pair({ server: { requestCert: true, rejectUnauthorized: false, ca: pem('ca.pem') } });
   try {
     link.handshake();
-    assert.not.ok(server.authorized);
-    assert.is(server.authorizationError, 'NO_PEER_CERTIFICATE');
+    assert.not.ok(server.negotiated().authorized);
+    assert.is(server.negotiated().authorizationError, 'NO_PEER_CERTIFICATE');
   } finally { free(); }
 });
 
@@ -262,21 +262,21 @@ t('a throwing onmessage callback still gets every event, and its first throw com
   const label = (e) => `${e.direction} ${e.message ?? e.contentType}`;
   // The reference: the same handshake with a callback that never throws.
   const expected = [];
-  const c1 = cctx.createConnection({ servername: 'localhost', onmessage: (e) => expected.push(label(e)) });
-  const s1 = sctx.createConnection();
+  const c1 = cctx.createEngine({ servername: 'localhost', onmessage: (e) => expected.push(label(e)) });
+  const s1 = sctx.createEngine();
   new Link(c1, s1).handshake();
   // Throw at the first message received: the server's whole flight arrives in one batch, so
   // the messages after it in that batch must still be delivered.
   const seen = [];
   let thrown = 0;
-  const c2 = cctx.createConnection({
+  const c2 = cctx.createEngine({
     servername: 'localhost',
     onmessage: (e) => {
       seen.push(label(e));
       if (e.direction === 'received' && thrown++ === 0) throw new Error('callback failed');
     },
   });
-  const s2 = sctx.createConnection();
+  const s2 = sctx.createEngine();
   const link = new Link(c2, s2);
   let caught;
   try {

@@ -69,7 +69,7 @@ async function readLine(reader) {
   return got;
 }
 
-/** Writes `message` over a SecureConnection and resolves with the peer's one-line answer. */
+/** Writes `message` over a TlsStream and resolves with the peer's one-line answer. */
 async function exchange(tls, message) {
   const writer = tls.writable.getWriter();
   const reader = tls.readable.getReader();
@@ -244,7 +244,7 @@ async function serveOne(server, socket) {
   try {
     tls = await server.accept(socket);
     const info = {
-      protocol: tls.protocol, alpnProtocol: tls.alpnProtocol, sessionReused: tls.sessionReused,
+      protocol: tls.getProtocol(), alpnProtocol: tls.alpnProtocol, sessionReused: tls.isSessionReused(),
       authorized: tls.authorized, authorizationError: tls.authorizationError,
       servername: tls.servername, peerCertificates: tls.peerCertificates(),
     };
@@ -283,7 +283,7 @@ for (const [peerName, peerServer] of Object.entries(PEER_SERVERS)) {
           scope.defer(() => peer.kill());
 
           const tls = await connectTcp(scope, port, { ALPNProtocols: [alpn], ...onlyVersion(version) });
-          assert.is(tls.protocol, version);
+          assert.is(tls.getProtocol(), version);
           assert.is(tls.alpnProtocol, alpn);
           assert.ok(tls.authorized, `authorized (${tls.authorizationError})`);
           const certs = tls.peerCertificates();
@@ -347,8 +347,8 @@ for (const [peerName, peerServer] of Object.entries(PEER_SERVERS)) {
       // TLS 1.3 in a NewSessionTicket after the handshake, read along with the answer).
       const sessions = [];
       const first = await connectTcp(scope, port, { ...onlyVersion(version), onsession: (s) => sessions.push(s) });
-      assert.is(first.protocol, version);
-      assert.is(first.sessionReused, false);
+      assert.is(first.getProtocol(), version);
+      assert.is(first.isSessionReused(), false);
       const m1 = 'first connection\n';
       assert.is(await exchange(first, m1), peerServer.answer(m1));
       const session = first.getSession();
@@ -359,8 +359,8 @@ for (const [peerName, peerServer] of Object.entries(PEER_SERVERS)) {
 
       // Second connection: resumes it.
       const second = await connectTcp(scope, port, { ...onlyVersion(version), session });
-      assert.is(second.protocol, version);
-      assert.is(second.sessionReused, true, 'the second connection resumed');
+      assert.is(second.getProtocol(), version);
+      assert.is(second.isSessionReused(), true, 'the second connection resumed');
       const m2 = 'second connection\n';
       assert.is(await exchange(second, m2), peerServer.answer(m2));
       await second.close();
@@ -431,7 +431,7 @@ for (const [peerName, peerServer] of Object.entries(PEER_SERVERS)) {
       const { peer, port, finish } = await peerServer.start({ cert: CERTS.ECDSA, mtls: true });
       scope.defer(() => peer.kill());
       const tls = await connectTcp(scope, port, { ...onlyVersion(version), ...clientCert });
-      assert.is(tls.protocol, version);
+      assert.is(tls.getProtocol(), version);
       assert.ok(tls.authorized, `authorized (${tls.authorizationError})`);
       const m = 'ping with a client certificate\n';
       assert.is(await exchange(tls, m), peerServer.answer(m));

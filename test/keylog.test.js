@@ -102,7 +102,7 @@ t('the TLS 1.3 lines: five labels, on both sides, naming the ClientHello\'s rand
     for (const l of sb.keylog.client) assert.is(l.split(' ')[1], random);
     // SHA-256 suites have 32-byte secrets.
     assert.is(secretFor(sb.keylog.client, 'CLIENT_TRAFFIC_SECRET_0').secret.length, 32);
-    assert.is(sb.client.connection.cipher.name, 'TLS_AES_128_GCM_SHA256');
+    assert.is(sb.client.engine.negotiated().cipher.name, 'TLS_AES_128_GCM_SHA256');
   } finally { sb.free(); }
 });
 

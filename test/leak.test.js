@@ -8,8 +8,8 @@ import { Link } from '../dist/testing/index.js';
 const t = suite('leak');
 
 function cycle(sctx, cctx) {
-  const client = cctx.createConnection({ servername: 'localhost' });
-  const server = sctx.createConnection();
+  const client = cctx.createEngine({ servername: 'localhost' });
+  const server = sctx.createEngine();
   try {
     const link = new Link(client, server);
     link.handshake();
@@ -41,8 +41,8 @@ t('a failed handshake frees everything too', async () => {
   const openssl = await OpenSSL.load();
   const { sctx, cctx } = contexts(openssl);
   const fail = () => {
-    const client = cctx.createConnection({ servername: 'wrong.example' });
-    const server = sctx.createConnection();
+    const client = cctx.createEngine({ servername: 'wrong.example' });
+    const server = sctx.createEngine();
     try {
       const error = (() => { try { new Link(client, server).handshake(); } catch (e) { return e; } })();
       assert.is(error?.code, 'ERR_TLS_CERT_ALTNAME_INVALID', `the handshake must fail on the name; got ${error}`);

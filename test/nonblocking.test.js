@@ -17,8 +17,8 @@ t.after(() => { sctx.free(); cctx.free(); });
 
 // Connections made in a test are freed after it, pass or fail.
 const keep = freedAfterEach(t);
-const mkClient = (ctx = cctx) => keep(ctx.createConnection({ servername: 'localhost' }));
-const mkServer = (ctx = sctx) => keep(ctx.createConnection());
+const mkClient = (ctx = cctx) => keep(ctx.createEngine({ servername: 'localhost' }));
+const mkServer = (ctx = sctx) => keep(ctx.createEngine());
 
 const isWasmTrap = (e) => e instanceof WebAssembly.RuntimeError;
 
@@ -31,7 +31,7 @@ t('a client step before any bytes arrive reports want-read, with its ClientHello
   assert.is(client.handshake(), 'want-read', 'still waiting, nothing more to send');
   assert.is(client.takeOutput().length, 0);
   assert.not.ok(client.handshakeDone);
-  assert.is(client.protocol, null);
+  assert.is(client.negotiated().protocol, null);
 });
 
 t('a server step before any bytes arrive reports want-read and sends nothing', () => {
@@ -46,8 +46,8 @@ t('a driver that moves ciphertext one byte at a time still completes', () => {
   const link = new Link(client, server, { chunk: 1 });
   const rounds = link.handshake();
   assert.ok(rounds > 1000, `took ${rounds} rounds`);
-  assert.is(client.protocol, 'TLSv1.3');
-  assert.is(client.group, 'X25519MLKEM768');
+  assert.is(client.negotiated().protocol, 'TLSv1.3');
+  assert.is(client.negotiated().group, 'X25519MLKEM768');
   assert.is(text(link.send('client', 'one byte at a time')), 'one byte at a time');
 });
 
@@ -161,9 +161,9 @@ t('an empty feed and empty write are no-ops; bad arguments are TypeErrors', () =
   assert.is(client.feed(new Uint8Array(0)), 0);
   assert.throws(() => client.feed('text'), TypeError);
   assert.throws(() => client.read(0), RangeError);
-  assert.throws(() => cctx.createConnection({ servername: 'localhost', bufferSize: -1 }), RangeError);
-  assert.throws(() => cctx.createConnection({}), /needs servername/);
-  assert.throws(() => sctx.createConnection({ servername: 'x' }), /client options/);
+  assert.throws(() => cctx.createEngine({ servername: 'localhost', bufferSize: -1 }), RangeError);
+  assert.throws(() => cctx.createEngine({}), /needs servername/);
+  assert.throws(() => sctx.createEngine({ servername: 'x' }), /client options/);
 });
 
 t('feeding after feedEnd is an error; a transport cut without close_notify is an unexpected EOF', () => {
@@ -182,17 +182,17 @@ t('feeding after feedEnd is an error; a transport cut without close_notify is an
 });
 
 t('use after free throws a clear error, and free twice is harmless', () => {
-  const client = cctx.createConnection({ servername: 'localhost' });
+  const client = cctx.createEngine({ servername: 'localhost' });
   client.free();
   client.free();
   assert.not.ok(client.alive);
   for (const use of [() => client.handshake(), () => client.feed(new Uint8Array(1)), () => client.takeOutput(),
-    () => client.read(), () => client.write('x'), () => client.protocol, () => client.peerCertificates()]) {
-    assert.throws(use, (e) => e instanceof TlsError && e.code === 'ERR_USE_AFTER_FREE' && /TlsConnection has been freed/.test(e.message));
+    () => client.read(), () => client.write('x'), () => client.negotiated().protocol, () => client.peerCertificates()]) {
+    assert.throws(use, (e) => e instanceof TlsError && e.code === 'ERR_USE_AFTER_FREE' && /TlsEngine has been freed/.test(e.message));
   }
   const ctx = openssl.createSecureContext({ rejectUnauthorized: false });
   ctx.free();
-  assert.throws(() => ctx.createConnection(), /SecureContext has been freed/);
+  assert.throws(() => ctx.createEngine(), /SecureContext has been freed/);
 });
 
 t('a connection outlives its freed context', () => {
@@ -202,7 +202,7 @@ t('a connection outlives its freed context', () => {
   s2.free();
   c2.free();
   new Link(client, server).handshake();
-  assert.is(server.alpnProtocol, 'h2', 'the server context\'s ALPN callback still works');
+  assert.is(server.negotiated().alpnProtocol, 'h2', 'the server context\'s ALPN callback still works');
 });
 
 t.run();

@@ -57,12 +57,12 @@ for (const key of KEY_TYPES) {
       { ca: root.certPem, cert: leaf.chainPem, key: leaf.keyPem },
     );
     assert.is(error, undefined, error?.message);
-    const c = sb.client.connection;
-    const s = sb.server.connection;
-    assert.ok(c.authorized);
-    assert.ok(s.authorized, 'the server verified the client\'s chain');
-    assert.is(c.peerSignatureScheme, SCHEMES[key]);
-    assert.is(s.peerSignatureScheme, SCHEMES[key]);
+    const c = sb.client.engine;
+    const s = sb.server.engine;
+    assert.ok(c.negotiated().authorized);
+    assert.ok(s.negotiated().authorized, 'the server verified the client\'s chain');
+    assert.is(c.negotiated().peerSignatureScheme, SCHEMES[key]);
+    assert.is(s.negotiated().peerSignatureScheme, SCHEMES[key]);
     assert.is(c.peerCertificates().length, 2);
     assert.equal(c.peerCertificates()[0], leaf.certDer);
     assert.equal(c.peerCertificates()[1], inter.certDer);
@@ -179,7 +179,7 @@ t('names and subjectAltNames come out as asked, and hostnames are checked agains
     const e = attempt(server, { ca: root.certPem, servername: name });
     assert.is(e, undefined, `${name}: ${e?.message}`);
   }
-  assert.is(sb.client.connection.peerSubjectAltName, san);
+  assert.is(sb.client.engine.peerCertificate()?.subjectaltname, san);
   assert.is(attempt(server, { ca: root.certPem, servername: 'a.b.service.test' })?.code, 'ERR_TLS_CERT_ALTNAME_INVALID', 'a wildcard covers one label');
   const e = attempt(server, { ca: root.certPem, servername: 'other.test' });
   assert.is(e.code, 'ERR_TLS_CERT_ALTNAME_INVALID');

@@ -72,7 +72,7 @@ async function target(scope) {
 }
 
 
-/** Sends a GET through a SecureConnection (Connection: close). */
+/** Sends a GET through a TlsStream (Connection: close). */
 async function get(secure, host) {
   const writer = secure.writable.getWriter();
   await writer.write(new TextEncoder().encode(`GET / HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`));
@@ -132,7 +132,7 @@ test('TLS through the relay: connect(ws) gets the HTTPS response, end to end', a
   const { ws } = openWs(scope, r, `localhost:${port}`);
   const secure = await connect(ws, { servername: 'localhost', ca: CA });
   scope.defer(() => secure.close());
-  assert.is(secure.protocol, 'TLSv1.3');
+  assert.is(secure.getProtocol(), 'TLSv1.3');
   assert.ok(secure.authorized);
   await get(secure, `localhost:${port}`);
   const response = await readAll(secure.readable);

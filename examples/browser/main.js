@@ -145,9 +145,9 @@ async function run(settings) {
     });
     show({
       state: 'TLS established; sending the request...',
-      protocol: tls.protocol,
-      cipher: tls.cipher?.name ?? '-',
-      group: tls.group ?? '-',
+      protocol: tls.getProtocol(),
+      cipher: tls.getCipher()?.name ?? '-',
+      group: tls.getEphemeralKeyInfo().name ?? '-',
       authorized: tls.authorized ? `verified for ${servername}` : `not verified: ${tls.authorizationError}`,
     });
 

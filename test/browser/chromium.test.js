@@ -139,7 +139,7 @@ async function serveWasmHttps(server, socket) {
     if (done) return;
     request += new TextDecoder().decode(value);
   }
-  const body = new TextEncoder().encode(`${marker} wasm server ${tls.protocol} ${tls.group}`);
+  const body = new TextEncoder().encode(`${marker} wasm server ${tls.getProtocol()} ${tls.getEphemeralKeyInfo().name}`);
   const head = `HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`;
   const writer = tls.writable.getWriter();
   await writer.write(new Uint8Array([...new TextEncoder().encode(head), ...body]));

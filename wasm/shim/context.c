@@ -106,26 +106,22 @@ ow_status ow_ctx_set_max_version(ow_ctx *c, int32_t version)
     return SSL_CTX_set_max_proto_version(c->ctx, version) ? OW_OK : OW_ERR_OPENSSL;
 }
 
-ow_status ow_ctx_set_ciphers(ow_ctx *c, const char *list)
+/* SSL_CTX_set1_groups_list is a macro: this gives it an address, as the other two setters have. */
+static int set_groups(SSL_CTX *ctx, const char *list) { return (int)SSL_CTX_set1_groups_list(ctx, list); }
+
+/* A colon-separated list option, set by one of OpenSSL's list setters. */
+static ow_status set_list(ow_ctx *c, const char *list, int (*set)(SSL_CTX *, const char *))
 {
     if (c == NULL || list == NULL)
         return OW_ERR_ARGUMENT;
-    return SSL_CTX_set_cipher_list(c->ctx, list) ? OW_OK : OW_ERR_OPENSSL;
+    return set(c->ctx, list) ? OW_OK : OW_ERR_OPENSSL;
 }
 
-ow_status ow_ctx_set_ciphersuites(ow_ctx *c, const char *list)
-{
-    if (c == NULL || list == NULL)
-        return OW_ERR_ARGUMENT;
-    return SSL_CTX_set_ciphersuites(c->ctx, list) ? OW_OK : OW_ERR_OPENSSL;
-}
+ow_status ow_ctx_set_ciphers(ow_ctx *c, const char *list) { return set_list(c, list, SSL_CTX_set_cipher_list); }
 
-ow_status ow_ctx_set_groups(ow_ctx *c, const char *list)
-{
-    if (c == NULL || list == NULL)
-        return OW_ERR_ARGUMENT;
-    return SSL_CTX_set1_groups_list(c->ctx, list) ? OW_OK : OW_ERR_OPENSSL;
-}
+ow_status ow_ctx_set_ciphersuites(ow_ctx *c, const char *list) { return set_list(c, list, SSL_CTX_set_ciphersuites); }
+
+ow_status ow_ctx_set_groups(ow_ctx *c, const char *list) { return set_list(c, list, set_groups); }
 
 ow_count ow_ctx_add_ca(ow_ctx *c, const uint8_t *buf, size_t len)
 {
