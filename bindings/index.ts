@@ -26,3 +26,5 @@ export type { IssueOptions, KeyType } from './pki.js';
 export type { TlsMessageEvent } from './connection.js';
 export { Sandbox, SandboxClock, SandboxError, SandboxPeer, Wire, WireDirection, WireRecord } from './sandbox.js';
 export type { Direction, InterceptResult, Interceptor, PeerStatus, SandboxConnectionOptions, SandboxOptions, SandboxSideOptions, Side } from './sandbox.js';
+export { WispClient, WispError, WispStream } from './wisp.js';
+export type { WebSocketConstructor, WebSocketFactory, WispClientOptions, WispErrorDetails, WispServerInfo } from './wisp.js';
