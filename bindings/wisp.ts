@@ -33,7 +33,7 @@
  *   `EHOSTUNREACH`, `ENOTFOUND`, `ETIMEDOUT`, `EACCES`) and `ERR_WISP_*` otherwise; each
  *   carries the reason's number and name. A voluntary close (0x02) ends the readable cleanly.
  * - **Malformed packets** (short, truncated, text frames) fail every stream with
- *   `ERR_WISP_PROTOCOL` and close the WebSocket with 1002.
+ *   `ERR_WISP_PROTOCOL` and close the WebSocket with the reason `malformed Wisp packet`.
  * @module
  */
 import type { Transport, WebSocketLike } from './transports.js';
