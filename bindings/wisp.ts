@@ -273,7 +273,8 @@ export class WispClient {
       if (!Ctor) throw new TypeError('this runtime has no global WebSocket: pass one as the WebSocket option (e.g. the ws package\'s)');
       const href = url.href;
       this.#factory = (protocols) => new Ctor(href, protocols);
-      this.#label = `the Wisp server at ${href}`;
+      // Credentials in the URL stay out of error messages.
+      this.#label = `the Wisp server at ${url.protocol}//${url.host}${url.pathname}`;
     }
   }
 
