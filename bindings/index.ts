@@ -32,3 +32,5 @@ export { connect, createServer } from './tls.js';
 export type { ConnectOptions, PeerCertificate, ServerOptions, TlsServer, TlsStream } from './tls.js';
 export { fromSocket, fromWebSocket, memoryPair } from './transports.js';
 export type { SocketLike, Transport, TransportLike, WebSocketLike } from './transports.js';
+export { WispClient, WispError, WispStream } from './wisp.js';
+export type { WebSocketConstructor, WebSocketFactory, WispClientOptions, WispErrorDetails, WispServerInfo } from './wisp.js';

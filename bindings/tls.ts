@@ -286,7 +286,9 @@ export class TlsStream {
         try {
           chunk = await this.#reader.read();
         } catch (e) {
-          throw this.#failure ?? new TlsError(`the transport failed: ${e instanceof Error ? e.message : e}`, { code: 'ECONNRESET', cause: e });
+          // Keep the transport's own code (a Wisp stream's ECONNREFUSED, say), as node:tls does.
+          const code = typeof (e as { code?: unknown })?.code === 'string' ? (e as { code: string }).code : 'ECONNRESET';
+          throw this.#failure ?? new TlsError(`the transport failed: ${e instanceof Error ? e.message : e}`, { code, cause: e });
         }
         if (chunk.done) {
           this.#transportEnded = true;

@@ -1,6 +1,7 @@
 // The browser example in headless Chromium (Debian's /usr/bin/chromium, driven by
 // playwright-core): the page loads openssl.wasm from its bundle, runs TLS over a WebSocket to
-// the relay (dist/relay.js), and GETs https://localhost:PORT/ from a local HTTPS server.
+// the relay (dist/relay.js) or through a Wisp server (@mercuryworkshop/wisp-js, with the
+// package's WispClient), and GETs https://localhost:PORT/ from a local HTTPS server.
 // Node runs the servers; everything listens on 127.0.0.1 with ephemeral ports, every test is
 // bounded by a timer, and the browser and every server are closed at the end.
 //   node test/run.js test/browser/chromium.test.js
@@ -19,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { createServer as createTlsServer } from '../../dist/index.js';
 import { createRelay } from '../../dist/relay.js';
+import { server as wispjs, logging as wispLogging } from '@mercuryworkshop/wisp-js/server';
 import { buildExample } from '../../examples/browser/build.mjs';
 import { freePort, guard as guardFor, HOST, listen, pem, Scope } from '../helpers.js';
 
@@ -93,6 +95,17 @@ t.before(async () => {
     });
     scope.defer(() => env.relay.close());
 
+    // A Wisp server (wisp-js), allowing loopback destinations (as a test server must) and
+    // blocking one name, for the page to show the close reason.
+    wispLogging.set_level(wispLogging.NONE);
+    Object.assign(wispjs.options, { allow_loopback_ips: true, hostname_blacklist: [/^blocked\.invalid$/] });
+    const wispServer = createHttpServer((req, res) => { res.writeHead(426); res.end(); });
+    wispServer.on('upgrade', (req, socket, head) => {
+      socket.on('error', () => {});
+      wispjs.routeRequest(req, socket, head);
+    });
+    env.wispUrl = `ws://${HOST}:${await listen(scope, wispServer)}/`;
+
     env.browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
@@ -147,7 +160,7 @@ async function serveWasmHttps(server, socket) {
   try { while (!(await reader.read()).done); } catch { /* the client may just cut */ }
 }
 
-const IDS = ['state', 'protocol', 'cipher', 'group', 'authorized', 'status-line', 'ws-close', 'error', 'body'];
+const IDS = ['state', 'via', 'protocol', 'cipher', 'group', 'authorized', 'status-line', 'ws-close', 'error', 'body'];
 
 /** Opens the page at `origin` with `query`, waits for it to finish, returns what it shows. */
 async function runPage(query, origin = env.origin) {
@@ -213,6 +226,31 @@ test('a page from another origin is refused by the relay', async () => {
   const shown = await runPage({}, `http://localhost:${env.pagePort}`);
   assert.is(shown.pageState, 'error');
   assert.is(shown['ws-close'], `4003 origin http://localhost:${env.pagePort} is not allowed`);
+});
+
+test('through a Wisp server (wisp-js): the page GETs https://localhost:PORT/ over a WispClient stream', async () => {
+  // 127.0.0.1, not localhost: the Wisp server resolves names itself, and localhost may be ::1.
+  const shown = await runPage({ wisp: env.wispUrl, relay: '', target: `${HOST}:${env.httpsPort}`, servername: 'localhost' });
+  assert.is(shown.pageState, 'done', `${shown.error}\n${shown.log}`);
+  assert.is(shown.via, `Wisp v2 (${env.wispUrl})`);
+  assert.is(shown.protocol, 'TLSv1.3');
+  assert.is(shown.authorized, 'verified for localhost');
+  assert.is(shown['status-line'], 'HTTP/1.1 200 OK');
+  assert.is(shown.body, `${marker} GET / ${HOST}:${env.httpsPort} TLSv1.3`);
+});
+
+test('through a Wisp server, X25519MLKEM768 against an OpenSSL 3.5 server', async () => {
+  const shown = await runPage({ wisp: env.wispUrl, relay: '', target: `${HOST}:${env.wasmPort}`, servername: 'localhost' });
+  assert.is(shown.pageState, 'done', `${shown.error}\n${shown.log}`);
+  assert.is(shown.group, 'X25519MLKEM768');
+  assert.is(shown.body, `${marker} wasm server TLSv1.3 X25519MLKEM768`);
+});
+
+test('through a Wisp server, a destination the server blocks: the page shows EACCES and the close reason', async () => {
+  const shown = await runPage({ wisp: env.wispUrl, relay: '', target: 'blocked.invalid:443' });
+  assert.is(shown.pageState, 'error');
+  assert.match(shown.error, 'EACCES');
+  assert.match(shown.error, 'the destination is blocked by the server\'s policy (0x48 HostBlocked)');
 });
 
 test('the hand-run demo, examples/browser/serve.mjs, works as its README says', async () => {
