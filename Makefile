@@ -1,4 +1,4 @@
-# openssl-wasm: `make` fetches OpenSSL (once), builds libcrypto/libssl for wasm32 (only when
+# openssl-tls-wasm: `make` fetches OpenSSL (once), builds libcrypto/libssl for wasm32 (only when
 # their inputs change), links the shim into one module per flavor (wasm/build/openssl.wasm and
 # openssl-full.wasm; see wasm/flavors/), and builds the TypeScript.
 JOBS ?= $(shell nproc)

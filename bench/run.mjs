@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Benchmarks: openssl-wasm beside native node:tls (and node-forge and subtls where they can run),
+// Benchmarks: openssl-tls-wasm beside native node:tls (and node-forge and subtls where they can run),
 // in one process run. A benchmark, not a test: it asserts nothing.
 //
 //   node bench/run.mjs [--quick] [--json out.json] [--only sections] [--flavor small|full]
@@ -237,7 +237,7 @@ function makeRsaOnlyChain() {
   ca.publicKey = pki.setRsaPublicKey(caKey.key.n, caKey.key.e);
   ca.serialNumber = '01';
   validity(ca);
-  const caName = [{ name: 'commonName', value: 'openssl-wasm bench RSA root' }];
+  const caName = [{ name: 'commonName', value: 'openssl-tls-wasm bench RSA root' }];
   ca.setSubject(caName);
   ca.setIssuer(caName);
   ca.setExtensions([
@@ -1094,7 +1094,7 @@ function esbuild(entry, outfile, extraArgs = []) {
 async function sizeBench() {
   const H = 'Download size, what a browser loads (KB, 1 KB = 1000 bytes)';
   progress('sizes');
-  const tmp = mkdtempSync(`${os.tmpdir()}/openssl-wasm-bench-`);
+  const tmp = mkdtempSync(`${os.tmpdir()}/openssl-tls-wasm-bench-`);
   const out = { wasm: {}, native: {}, forge: {}, subtls: {} };
   const notes = {};
   try {
@@ -1225,7 +1225,7 @@ function cell(row, impl) {
 }
 
 function table() {
-  const cols = ['measurement', 'unit', 'openssl-wasm', 'node:tls', 'ratio', 'node-forge', 'subtls'];
+  const cols = ['measurement', 'unit', 'openssl-tls-wasm', 'node:tls', 'ratio', 'node-forge', 'subtls'];
   const lines = [];
   let section = null;
   const rows = [];
@@ -1251,7 +1251,7 @@ function table() {
 
 // ------------------------------------------------------------------ main
 
-progress(`openssl-wasm benchmarks (${machine.mode}) on ${machine.cpu}, ${machine.cores} cores, node ${machine.node}`);
+progress(`openssl-tls-wasm benchmarks (${machine.mode}) on ${machine.cpu}, ${machine.cores} cores, node ${machine.node}`);
 if (['handshake', 'memory', 'bulk', 'crypto', 'ping'].some(want)) {
   progress('warming up the wasm instance');
   const warmed = warmUpWasm(Number(process.env.BENCH_WARMUP_MS ?? (QUICK ? 1500 : 4000)));
@@ -1277,12 +1277,12 @@ if (ticksAtStart && ticksAtEnd) {
   machine.otherProcessesCpuShare = total > 0 ? Math.max(0, Math.round((others / total) * 1000) / 1000) : null;
 }
 const head = [
-  `openssl-wasm benchmarks, ${machine.mode} run, ${machine.date}`,
+  `openssl-tls-wasm benchmarks, ${machine.mode} run, ${machine.date}`,
   `machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB; node ${machine.node} (node:tls = OpenSSL ${machine.nodeOpenSSL}); wasm: ${machine.wasmOpenSSL}, ${FLAVOR} flavor`,
   `node-forge ${machine.forge ?? 'not installed'}; subtls ${machine.subtls ?? 'not installed'}; run took ${elapsed.toFixed(0)} s; ` +
     `other processes used ${machine.otherProcessesCpuShare == null ? 'an unknown share' : `${(machine.otherProcessesCpuShare * 100).toFixed(0)}%`} of the machine's CPU meanwhile`,
   ...(machine.otherProcessesCpuShare > 0.1 ? ['WARNING: the machine was busy with other work during the run: absolute figures are inflated and noisier; the implementations were measured taking turns, so ratios suffer less.'] : []),
-  'ratio = openssl-wasm / node:tls (for ms, µs, KiB: lower is better; for MB/s, conns: higher is better). node-forge and subtls cells show (their value / node:tls).',
+  'ratio = openssl-tls-wasm / node:tls (for ms, µs, KiB: lower is better; for MB/s, conns: higher is better). node-forge and subtls cells show (their value / node:tls).',
   'Clients run in the main thread; every server runs in one worker thread of the same process (2 threads sharing the machine\'s cores).',
   '',
 ];

@@ -1,5 +1,5 @@
 /**
- * openssl-wasm: OpenSSL 3.5 LTS compiled to WebAssembly, for browsers, Node, Deno and Bun.
+ * openssl-tls-wasm: OpenSSL 3.5 LTS compiled to WebAssembly, for browsers, Node, Deno and Bun.
  *
  * The high level, {@link connect} and {@link createServer}, runs TLS over any transport (a
  * socket, a WebSocket, a pair of WHATWG streams). The low level, a {@link SecureContext} and its
@@ -7,14 +7,14 @@
  *
  * ```ts
  * import net from 'node:net';
- * import { connect } from 'openssl-wasm';
+ * import { connect } from 'openssl-tls-wasm';
  *
  * await using tls = await connect(net.connect(443, 'example.com'), { servername: 'example.com' });
  * console.log(tls.getProtocol(), tls.authorized);
  * ```
  *
  * This entry is the production API only. The tools for tests (the in-memory Link, the
- * Sandbox and the test PKI) are in `openssl-wasm/testing`.
+ * Sandbox and the test PKI) are in `openssl-tls-wasm/testing`.
  * @module
  */
 export { OpenSSL, getOpenSSL } from './openssl.js';

@@ -6,7 +6,7 @@
  * ```ts
  * import https from 'node:https';
  * import net from 'node:net';
- * import { connectDuplex } from 'openssl-wasm/node';
+ * import { connectDuplex } from 'openssl-tls-wasm/node';
  *
  * https.get('https://example.com/', {
  *   createConnection: () => connectDuplex(net.connect(443, 'example.com'), { servername: 'example.com' }),

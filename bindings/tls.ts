@@ -4,7 +4,7 @@
  * promise) and node:tls's option names.
  *
  * ```ts
- * import { connect } from 'openssl-wasm';
+ * import { connect } from 'openssl-tls-wasm';
  * const tls = await connect(socketOrWebSocket, { servername: 'example.com', ALPNProtocols: ['http/1.1'] });
  * const writer = tls.writable.getWriter();
  * await writer.write(new TextEncoder().encode('GET / HTTP/1.1\r\nHost: example.com\r\n\r\n'));
@@ -68,7 +68,7 @@ export interface ServerOptions extends SecureContextOptions {
  * @example
  * ```ts
  * import net from 'node:net';
- * import { connect } from 'openssl-wasm';
+ * import { connect } from 'openssl-tls-wasm';
  *
  * const tls = await connect(net.connect(443, 'example.com'), { servername: 'example.com' });
  * console.log(tls.getProtocol(), tls.getCipher()?.name, tls.authorized);
@@ -166,7 +166,7 @@ export class TlsServer {
  * @example
  * ```ts
  * import net from 'node:net';
- * import { createServer } from 'openssl-wasm';
+ * import { createServer } from 'openssl-tls-wasm';
  *
  * const server = await createServer({ cert: chainPem, key: keyPem, ALPNProtocols: ['http/1.1'] });
  * net.createServer(async (socket) => {

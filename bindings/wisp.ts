@@ -8,7 +8,7 @@
  * The TLS connection still runs end to end in the page; the server only ever sees ciphertext.
  *
  * ```ts
- * import { connect, WispClient } from 'openssl-wasm';
+ * import { connect, WispClient } from 'openssl-tls-wasm';
  * const wisp = new WispClient('wss://proxy.example/wisp/');
  * const tls = await connect(wisp.connect('example.com', 443), { servername: 'example.com' });
  * ```
@@ -226,7 +226,7 @@ const MAX_PACKET = 64 * 1024;
  *
  * @example In a browser, against a wisp-js or wisp-server-node server:
  * ```ts
- * import { connect, WispClient } from 'openssl-wasm';
+ * import { connect, WispClient } from 'openssl-tls-wasm';
  * const wisp = new WispClient('wss://proxy.example/wisp/');
  * const tls = await connect(wisp.connect('example.com', 443), { servername: 'example.com' });
  * ```

@@ -1,4 +1,4 @@
-// The command-line tool, bin/openssl-wasm.js, run by the runtime that runs this file (node,
+// The command-line tool, bin/openssl-tls-wasm.js, run by the runtime that runs this file (node,
 // deno or bun) against real `openssl s_server` / `openssl s_client` peers over TCP on
 // 127.0.0.1 ephemeral ports. Every process is spawned with a kill timer and killed in the
 // test's cleanup if it is still running.
@@ -14,7 +14,7 @@ import { concat, freePort, runtime, scaffold, Scope, text } from './helpers.js';
 
 const t = suite('cli');
 
-const CLI = fileURLToPath(new URL('../bin/openssl-wasm.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../bin/openssl-tls-wasm.js', import.meta.url));
 const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
 const TEST_TIMEOUT = 30_000;
 const PROCESS_TIMEOUT = 20_000;
@@ -102,7 +102,7 @@ class CliScope extends Scope {
     return p;
   }
   tmpdir() {
-    const d = mkdtempSync(join(tmpdir(), 'openssl-wasm-cli-'));
+    const d = mkdtempSync(join(tmpdir(), 'openssl-tls-wasm-cli-'));
     this.defer(() => rmSync(d, { recursive: true, force: true }));
     return d;
   }
@@ -302,11 +302,11 @@ test('s_client and s_server together: mutual TLS, ALPN, the hybrid group, binary
 test('usage errors, unsupported options and connection errors', async (scope) => {
   const unknown = await run(scope, cli('s_client', '-bogus'));
   assert.is(unknown.code, 1);
-  assert.match(unknown.stderr, /^s_client: Unknown option: -bogus\nUsage: openssl-wasm s_client/);
+  assert.match(unknown.stderr, /^s_client: Unknown option: -bogus\nUsage: openssl-tls-wasm s_client/);
 
   const serverUnknown = await run(scope, cli('s_server', '-nope'));
   assert.is(serverUnknown.code, 1);
-  assert.match(serverUnknown.stderr, /^s_server: Unknown option: -nope\nUsage: openssl-wasm s_server/);
+  assert.match(serverUnknown.stderr, /^s_server: Unknown option: -nope\nUsage: openssl-tls-wasm s_server/);
 
   const command = await run(scope, cli('x_client'));
   assert.is(command.code, 1);

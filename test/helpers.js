@@ -1,6 +1,6 @@
 // Shared by the test files, written once here: fixtures, the runtime's name, bytes and text,
 // timeouts and cleanup scopes, listening on loopback, and reading and recording streams.
-// In memory, tests use the package's own harness (Link, from openssl-wasm/testing); over
+// In memory, tests use the package's own harness (Link, from openssl-tls-wasm/testing); over
 // sockets, the package's own transports and connect/accept.
 import { readFileSync } from 'node:fs';
 import net from 'node:net';

@@ -21,7 +21,7 @@ import { freePort, HOST } from './helpers.js';
 export const fixture = (name) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 
 /** A fresh temporary directory and its remover (for session files). */
-export function tempDir(prefix = 'openssl-wasm-interop-') {
+export function tempDir(prefix = 'openssl-tls-wasm-interop-') {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }

@@ -29,7 +29,7 @@ Object.assign(wispjs.options, {
   allow_loopback_ips: true,
   allow_private_ips: false,
   hostname_blacklist: [/^blocked\.invalid$/],
-  wisp_motd: 'openssl-wasm test server',
+  wisp_motd: 'openssl-tls-wasm test server',
 });
 
 /** An HTTP server whose upgrades go to `route`; keeps the upgraded sockets for `drop`. */

@@ -148,7 +148,7 @@ for (const [name, version] of [['wispjs', 2], ['wispnode', 1]]) {
     const before = (await command(`upgrades ${name}`)).upgrades;
     const info = await wisp.ready();
     assert.is(info.version, version);
-    if (version === 2) assert.is(info.motd, 'openssl-wasm test server');
+    if (version === 2) assert.is(info.motd, 'openssl-tls-wasm test server');
     assert.ok(info.bufferSize > 0, 'the server granted credit');
 
     const results = await Promise.all(Array.from({ length: 20 }, async (_, i) => {

@@ -1,7 +1,7 @@
 # Links the shim and OpenSSL into one standalone .wasm per flavor, plus a manifest beside each:
 # wasm/build/openssl.wasm (small, the default) and wasm/build/openssl-full.wasm; and for each
 # flavor a testing module, the same plus the test PKI (wasm/testing/): openssl-testing.wasm and
-# openssl-testing-full.wasm, for openssl-wasm/testing.
+# openssl-testing-full.wasm, for openssl-tls-wasm/testing.
 # Included by the top-level Makefile after wasm/openssl.mk.
 
 # The shim, split by concern (wasm/shim/): core, context, store, connection, verify, session,

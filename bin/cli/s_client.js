@@ -1,4 +1,4 @@
-// openssl-wasm s_client: a TLS client over a real TCP socket that prints what OpenSSL 3.5's
+// openssl-tls-wasm s_client: a TLS client over a real TCP socket that prints what OpenSSL 3.5's
 // `openssl s_client` prints, then relays stdin to the server and the server to stdout.
 import net from 'node:net';
 import { writeFileSync } from 'node:fs';
@@ -12,7 +12,7 @@ import {
 const CMD = 's_client';
 const DEFAULT_PORT = 4433; // openssl's
 
-export const usage = `Usage: openssl-wasm s_client [options] [host:port]
+export const usage = `Usage: openssl-tls-wasm s_client [options] [host:port]
 
  -connect host:port       TCP/IP where to connect (default localhost:${DEFAULT_PORT})
  -servername name         Set the TLS SNI (server name indication) extension

@@ -1,4 +1,4 @@
-// openssl-wasm s_server: a TLS server on a real TCP port, as OpenSSL 3.5's `openssl s_server`:
+// openssl-tls-wasm s_server: a TLS server on a real TCP port, as OpenSSL 3.5's `openssl s_server`:
 // either a status page for each HTTP GET (-www), or stdin/stdout relayed to one connection at
 // a time.
 import net from 'node:net';
@@ -12,7 +12,7 @@ import {
 const CMD = 's_server';
 const DEFAULT_PORT = 4433; // openssl's
 
-export const usage = `Usage: openssl-wasm s_server [options]
+export const usage = `Usage: openssl-tls-wasm s_server [options]
 
  -accept [host:]port      Listen here (default 127.0.0.1:${DEFAULT_PORT}). Without a host, only
                           127.0.0.1 is bound (openssl binds every interface): give

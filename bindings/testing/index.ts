@@ -1,5 +1,5 @@
 /**
- * openssl-wasm/testing: FOR TESTS ONLY. Tools for testing TLS code, kept out of the production
+ * openssl-tls-wasm/testing: FOR TESTS ONLY. Tools for testing TLS code, kept out of the production
  * entry.
  *
  * - {@link Link} joins two low-level connections, a client and a server, with a virtual
@@ -23,7 +23,7 @@
  *
  * @example
  * ```ts
- * import { Sandbox } from 'openssl-wasm/testing';
+ * import { Sandbox } from 'openssl-tls-wasm/testing';
  *
  * const sandbox = await Sandbox.create({ clock: Date.UTC(2030, 0, 1), seed: 'test-1' });
  * const root = sandbox.pki.root({ subject: 'Test Root' });

@@ -18,7 +18,7 @@ import type { TestPki } from './pki.js';
  *
  * @example
  * ```ts
- * import { loadTestingOpenSSL, TestPki } from 'openssl-wasm/testing';
+ * import { loadTestingOpenSSL, TestPki } from 'openssl-tls-wasm/testing';
  *
  * const pki = new TestPki(await loadTestingOpenSSL());
  * ```

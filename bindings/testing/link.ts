@@ -42,7 +42,7 @@ const MAX_ROUNDS = 100_000;
  *
  * @example
  * ```ts
- * import { Link } from 'openssl-wasm/testing';
+ * import { Link } from 'openssl-tls-wasm/testing';
  *
  * const client = clientContext.createEngine({ servername: 'localhost' });
  * const server = serverContext.createEngine();

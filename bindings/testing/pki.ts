@@ -6,8 +6,8 @@
  *
  * @example
  * ```ts
- * import { connect, createServer } from 'openssl-wasm';
- * import { loadTestingOpenSSL, TestPki } from 'openssl-wasm/testing';
+ * import { connect, createServer } from 'openssl-tls-wasm';
+ * import { loadTestingOpenSSL, TestPki } from 'openssl-tls-wasm/testing';
  *
  * const pki = new TestPki(await loadTestingOpenSSL());
  * const root = pki.root({ subject: 'openssl-wasm test root' });
@@ -139,7 +139,7 @@ export class TestPki {
   constructor(openssl: OpenSSL, { now = Date.now }: { now?: () => number } = {}) {
     const inst = openssl.instance;
     if (typeof (inst.exports as Partial<TestingExports>).ow_cert_issue !== 'function') {
-      throw new TypeError("this OpenSSL instance has no test PKI: load one with loadTestingOpenSSL() from 'openssl-wasm/testing'");
+      throw new TypeError("this OpenSSL instance has no test PKI: load one with loadTestingOpenSSL() from 'openssl-tls-wasm/testing'");
     }
     this.#inst = inst;
     this.#now = now;

@@ -1,12 +1,12 @@
-// The browser example: an HTTPS GET from the page, with TLS run by openssl-wasm and the
-// ciphertext carried by a WebSocket either to a relay (openssl-wasm-relay, or createRelay()
-// from 'openssl-wasm/relay') or, when a Wisp server is given, to a Wisp server (wisp-js,
+// The browser example: an HTTPS GET from the page, with TLS run by openssl-tls-wasm and the
+// ciphertext carried by a WebSocket either to a relay (openssl-tls-wasm-relay, or createRelay()
+// from 'openssl-tls-wasm/relay') or, when a Wisp server is given, to a Wisp server (wisp-js,
 // wisp-server-node, ...) through WispClient; either one connects to the server over TCP.
 //
 // Settings come from ./config.json when it is served beside the page (serve.mjs does), then
 // from the query string (?relay=&wisp=&target=&servername=&path=&run=1), then from the form.
 // Bundle with build.mjs (esbuild); see README.md.
-import { connect, getOpenSSL, WispClient } from '../../dist/index.js'; // in an application: from 'openssl-wasm'
+import { connect, getOpenSSL, WispClient } from '../../dist/index.js'; // in an application: from 'openssl-tls-wasm'
 
 const $ = (id) => document.getElementById(id);
 const FIELDS = ['relay', 'wisp', 'target', 'servername', 'path', 'ca'];
@@ -180,7 +180,7 @@ async function run(settings) {
     const writer = tls.writable.getWriter();
     const path = settings.path || '/';
     await writer.write(new TextEncoder().encode(
-      `GET ${path} HTTP/1.1\r\nHost: ${settings.target}\r\nUser-Agent: openssl-wasm-example\r\nConnection: close\r\n\r\n`));
+      `GET ${path} HTTP/1.1\r\nHost: ${settings.target}\r\nUser-Agent: openssl-tls-wasm-example\r\nConnection: close\r\n\r\n`));
     writer.releaseLock();
 
     const response = await readResponse(tls.readable);

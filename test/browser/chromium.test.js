@@ -56,7 +56,7 @@ t.before(async () => {
     if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing (scripts/install-deps.sh installs it)`);
 
     // The bundle, built fresh into a directory of its own.
-    const bundleDir = await mkdtemp(join(tmpdir(), 'openssl-wasm-example-'));
+    const bundleDir = await mkdtemp(join(tmpdir(), 'openssl-tls-wasm-example-'));
     scope.defer(() => rm(bundleDir, { recursive: true, force: true }));
     await buildExample({ outdir: bundleDir });
 
@@ -69,7 +69,7 @@ t.before(async () => {
     env.httpsPort = await listen(scope, httpsServer);
     scope.defer(() => httpsServer.closeAllConnections());
 
-    // Target 2: HTTPS terminated by openssl-wasm itself (OpenSSL 3.5), for the hybrid group.
+    // Target 2: HTTPS terminated by openssl-tls-wasm itself (OpenSSL 3.5), for the hybrid group.
     const wasmTls = await createTlsServer({ cert: pem('rsa-chain.pem'), key: pem('rsa.key') });
     scope.defer(() => wasmTls.close());
     env.wasmPort = await listen(scope, net.createServer((socket) => {
@@ -142,7 +142,7 @@ async function servePage(req, res, bundleDir) {
   res.end(await readFile(file));
 }
 
-/** One HTTPS exchange with openssl-wasm as the server: read the request, answer, close. */
+/** One HTTPS exchange with openssl-tls-wasm as the server: read the request, answer, close. */
 async function serveWasmHttps(server, socket) {
   const tls = await server.accept(socket);
   const reader = tls.readable.getReader();
