@@ -28,7 +28,12 @@
 
 #define OW_API EMSCRIPTEN_KEEPALIVE
 
-/* Installs the host entropy seed source (seed.c). Returns 1, or 0 with the error queue set. */
+/* Installs the host entropy seed source (seed.c) in the default library context, with the
+ * default provider. Returns 1, or 0 with the error queue set. */
 int ow_seed_install(void);
+/* The same in another library context (make kat runs OpenSSL's tests in their own, as
+ * OpenSSL does: wasm/kat/kat.c). */
+struct ossl_lib_ctx_st;
+int ow_seed_install_in(struct ossl_lib_ctx_st *libctx);
 
 #endif
