@@ -8,8 +8,9 @@ export NODE_PATH ?= /usr/share/nodejs
 
 include wasm/openssl.mk
 include wasm/link.mk
+include wasm/kat/kat.mk
 
-.PHONY: all deps wasm bindings test clean distclean
+.PHONY: all deps wasm bindings test kat clean distclean
 all: deps wasm bindings
 
 # Debian packages (emscripten, binaryen, the TLS peers) and npm packages, when missing.
@@ -21,6 +22,13 @@ test: all
 	node test/all.mjs
 
 wasm: $(WASM_OUTPUTS)
+
+# OpenSSL's own known-answer tests (test/evp_test.c over every test/recipes/30-test_evp_data
+# file) against each flavor, linked as its module is (wasm/kat/kat.mk). test/kat/run.mjs runs
+# them and ends with one line "N passed, N failed"; test/kat/skips.txt lists what each flavor
+# is expected not to run, and why. make test runs this too (test/all.mjs).
+kat: deps $(KAT_WASM)
+	node test/kat/run.mjs
 
 # The package: compiled bindings and the module beside them, as `exports` in package.json names them.
 ROOTS_TS   := bindings/root-certificates.ts
@@ -49,7 +57,7 @@ $(DIST_WASM): dist/%: wasm/build/%
 bindings: dist/index.js $(DIST_WASM)
 
 clean:
-	rm -rf $(WASM_OUTPUTS) $(ABI_EXPORTS) dist $(ROOTS_TS) $(ABI_TS)
+	rm -rf $(WASM_OUTPUTS) $(ABI_EXPORTS) $(KAT_BUILD) dist $(ROOTS_TS) $(ABI_TS)
 
 distclean:
 	rm -rf wasm/build

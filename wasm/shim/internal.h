@@ -63,7 +63,10 @@ int32_t ow_peer_cert_count(ow_conn *conn);
 /* verify.c: an owned, NUL-terminated copy of a memory BIO's contents; frees the BIO. */
 char *ow_bio_take_string(BIO *bio);
 
-/* entropy.c: installs the host entropy seed source. Returns 1, or 0 with the error queue set. */
+/* entropy.c: installs the host entropy seed source, with the default provider, in the default
+ * library context, or in another one (make kat runs OpenSSL's tests in their own, as OpenSSL
+ * does: wasm/kat/kat.c). Returns 1, or 0 with the error queue set. */
 int ow_entropy_install(void);
+int ow_entropy_install_in(OSSL_LIB_CTX *libctx);
 
 #endif
