@@ -4,13 +4,16 @@
  * follow node:tls.
  * @module
  */
-import { NULL, Status, type CtxPtr } from './abi.js';
+import { NULL, type CtxPtr } from './abi.js';
 import { TlsEngine, type EngineOptions } from './engine.js';
 import type { Flavor, Instance } from './loader.js';
 import { concatBytes, toBytes } from './memory.js';
 import { VERSIONS } from './names.js';
 import { NativeHandle, openSSLFailure } from './native.js';
 import { TrustStore, type CertificateInput } from './store.js';
+import {
+  checkBoolean, checkInteger, checkPemOrDer, checkString, invalidType, toAlpnWire,
+} from './validate.js';
 
 export type { CertificateInput } from './store.js';
 
@@ -46,50 +49,56 @@ export interface SecureContextOptions {
    * (node:tls's name; OpenSSL calls them groups, and they include post-quantum KEMs).
    */
   ecdhCurve?: string;
-  /** ALPN protocols in preference order, e.g. ['h2', 'http/1.1'], or in wire format. */
-  ALPNProtocols?: readonly string[] | Uint8Array;
+  /**
+   * ALPN protocols in preference order, e.g. ['h2', 'http/1.1'] (names of 1 to 255 bytes, as
+   * strings or bytes), or the list in wire format; at most 32 KiB in all.
+   */
+  ALPNProtocols?: readonly (string | Uint8Array)[] | Uint8Array;
   /** Server: ask the client for a certificate. Default false. */
   requestCert?: boolean;
   /**
    * Client: fail the handshake when the server's certificate does not verify (default true).
-   * Server: with `requestCert`, refuse clients without a verified certificate (default true).
+   * Server: with `requestCert`, refuse clients without a verified certificate (default true);
+   * `ca` must then say which CAs issue client certificates.
    */
   rejectUnauthorized?: boolean;
+  /**
+   * Server: how many sessions it keeps for resumption by session ID (TLS 1.2 clients without
+   * tickets). Each takes about 1 KB of wasm memory, which never shrinks, so the default is
+   * small: {@link DEFAULT_MAX_CACHED_SESSIONS}. 0 turns the cache off. (TLS 1.3 and ticket
+   * resumption keep nothing on the server.) The name is node's (`https.Agent`).
+   */
+  maxCachedSessions?: number;
+  /** Server: seconds a session may be resumed, cached or in a ticket. Default 300, as node:tls. */
+  sessionTimeout?: number;
 }
+
+/** The server's session cache size when `maxCachedSessions` is not given. */
+export const DEFAULT_MAX_CACHED_SESSIONS = 256;
+/** node:tls's default `sessionTimeout`, in seconds. */
+const DEFAULT_SESSION_TIMEOUT = 300;
 
 /** TLS 1.0 and 1.1 are built into the full flavor only. */
 const FULL_ONLY_VERSIONS = new Set(['TLSv1', 'TLSv1.1']);
 
-function version(name: string | undefined, option: string, flavor: Flavor): number {
+function version(name: unknown, option: 'minVersion' | 'maxVersion', flavor: Flavor): number {
   if (name === undefined) return 0;
-  const v = VERSIONS[name];
-  if (v !== undefined && (flavor === 'full' || !FULL_ONLY_VERSIONS.has(name))) return v;
+  const v = typeof name === 'string' ? VERSIONS[name] : undefined;
+  if (v !== undefined && (flavor === 'full' || !FULL_ONLY_VERSIONS.has(name as string))) return v;
   throw Object.assign(
     new TypeError(v !== undefined
       ? `${option} '${name}' needs the 'full' flavor (OpenSSL.load({ flavor: 'full' })): this build negotiates TLSv1.2 and TLSv1.3 only`
-      : `'${name}' is not a valid TLS protocol version`),
+      : `${JSON.stringify(name) ?? String(name)} is not a valid ${option === 'minVersion' ? 'minimum' : 'maximum'} TLS protocol version`),
     { code: 'ERR_TLS_INVALID_PROTOCOL_VERSION' },
   );
 }
 
-/** ALPN wire format: each name prefixed by its length, as node:tls accepts it. */
-export function alpnWire(protocols: readonly string[] | Uint8Array): Uint8Array {
-  if (protocols instanceof Uint8Array) return protocols;
-  const parts = protocols.map((p) => {
-    const b = new TextEncoder().encode(p);
-    if (b.length === 0 || b.length > 255) {
-      throw new TypeError(`ALPN protocol names must be 1 to 255 bytes long, got '${p}'`);
-    }
-    return b;
-  });
-  const out = new Uint8Array(parts.reduce((n, b) => n + 1 + b.length, 0));
-  let i = 0;
-  for (const b of parts) {
-    out[i++] = b.length;
-    out.set(b, i);
-    i += b.length;
-  }
-  return out;
+/**
+ * ALPN wire format (each name prefixed by its length) from node's forms: an array of names
+ * (strings or bytes), or the wire format itself; checked as node checks it.
+ */
+export function alpnWire(protocols: readonly (string | Uint8Array)[] | Uint8Array): Uint8Array {
+  return toAlpnWire('options.ALPNProtocols', protocols);
 }
 
 /**
@@ -119,16 +128,29 @@ export class SecureContext extends NativeHandle<CtxPtr> {
       throw Object.assign(new TypeError(`minVersion '${options.minVersion}' is higher than maxVersion '${options.maxVersion}'`),
         { code: 'ERR_TLS_INVALID_PROTOCOL_VERSION' });
     }
+    for (const name of ['ciphers', 'ciphersuites', 'ecdhCurve', 'passphrase'] as const) checkString(`options.${name}`, options[name]);
+    for (const name of ['isServer', 'requestCert', 'rejectUnauthorized'] as const) checkBoolean(`options.${name}`, options[name]);
+    if (options.ca instanceof TrustStore) {
+      if (options.ca.instance !== inst) throw new TypeError('ca is a TrustStore of another OpenSSL instance');
+    } else {
+      checkPemOrDer('options.ca', options.ca);
+    }
+    checkPemOrDer('options.cert', options.cert);
+    checkPemOrDer('options.key', options.key, { array: false });
     if (options.key !== undefined && options.cert === undefined) throw new TypeError('key was given without cert');
     if (options.cert !== undefined && options.key === undefined) throw new TypeError('cert was given without key');
     if (this.isServer && options.cert === undefined) throw new TypeError('a server context needs cert and key');
-    for (const name of ['ciphers', 'ciphersuites', 'ecdhCurve', 'passphrase'] as const) {
-      if (options[name] !== undefined && typeof options[name] !== 'string') throw new TypeError(`${name} must be a string`);
+    if (this.isServer && options.requestCert && options.rejectUnauthorized !== false && options.ca === undefined) {
+      throw Object.assign(new TypeError(
+        'requestCert with rejectUnauthorized refuses every client unless ca names the CAs that issue client ' +
+        'certificates: give ca (or rejectUnauthorized: false to accept and inspect unverified client certificates)'),
+      { code: 'ERR_TLS_REQUEST_CERT_WITHOUT_CA' });
     }
-    if (options.ca instanceof TrustStore && options.ca.instance !== inst) {
-      throw new TypeError('ca is a TrustStore of another OpenSSL instance');
+    for (const name of ['maxCachedSessions', 'sessionTimeout'] as const) {
+      checkInteger(`options.${name}`, options[name], 0, 2 ** 31 - 1);
+      if (!this.isServer && options[name] !== undefined) throw invalidType(`options.${name}`, 'given to a server context only', options[name]);
     }
-    const alpn = options.ALPNProtocols === undefined ? undefined : alpnWire(options.ALPNProtocols);
+    const alpn = options.ALPNProtocols === undefined ? undefined : toAlpnWire('options.ALPNProtocols', options.ALPNProtocols);
 
     const x = inst.exports;
     const ptr = this.isServer ? x.ow_ctx_new_server() : x.ow_ctx_new_client();
@@ -155,6 +177,10 @@ export class SecureContext extends NativeHandle<CtxPtr> {
     if (this.isServer && o.requestCert) {
       this.#check(reject ? x.ow_ctx_require_peer_cert(p) : x.ow_ctx_request_peer_cert(p), 'requestCert');
     }
+    if (this.isServer) {
+      this.#check(x.ow_ctx_set_session_cache_size(p, o.maxCachedSessions ?? DEFAULT_MAX_CACHED_SESSIONS), 'maxCachedSessions');
+      this.#check(x.ow_ctx_set_session_timeout(p, o.sessionTimeout ?? DEFAULT_SESSION_TIMEOUT), 'sessionTimeout');
+    }
     if (!reject) this.#check(x.ow_ctx_report_verify_only(p), 'rejectUnauthorized');
     if (min) this.#check(x.ow_ctx_set_min_version(p, min), 'minVersion');
     if (max) this.#check(x.ow_ctx_set_max_version(p, max), 'maxVersion');
@@ -179,13 +205,7 @@ export class SecureContext extends NativeHandle<CtxPtr> {
       heap.withBytes(toBytes(o.key), true, (b, n) =>
         heap.withCString(o.passphrase, true, (pass) => this.#check(x.ow_ctx_use_key(p, b, n, pass), 'key')));
     }
-    if (alpn !== undefined) {
-      heap.withBytes(alpn, false, (b, n) => {
-        const status = x.ow_ctx_set_alpn(p, b, n);
-        if (status === Status.ERR_ARGUMENT) throw new TypeError('ALPNProtocols is not a valid ALPN protocol list');
-        this.#check(status, 'ALPNProtocols');
-      });
-    }
+    if (alpn !== undefined) heap.withBytes(alpn, false, (b, n) => this.#check(x.ow_ctx_set_alpn(p, b, n), 'ALPNProtocols'));
   }
 
   /** The options this context was made with. */

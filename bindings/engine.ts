@@ -26,6 +26,7 @@ import {
   CONTENT_TYPES, HANDSHAKE_TYPES, X509_V, decodeAlert, verifyCode, versionName, type TlsAlert,
 } from './names.js';
 import { NativeHandle, drainErrors, openSSLFailure } from './native.js';
+import { checkBoolean, checkFunction, checkHostName, checkInteger, invalidType } from './validate.js';
 
 /** What a step needs before it can make progress. */
 export type Want = 'want-read' | 'want-write';
@@ -149,11 +150,6 @@ function isIp(host: string): boolean {
   return /^\d{1,3}(\.\d{1,3}){3}$/.test(host) || host.includes(':');
 }
 
-function checkName(name: string, value: unknown): void {
-  if (value === undefined) return;
-  if (typeof value !== 'string' || value.length === 0) throw new TypeError(`${name} must be a non-empty string`);
-  if (value.includes('\0')) throw new TypeError(`${name} must not contain NUL characters`);
-}
 
 /**
  * One TLS engine, client or server, as its {@link SecureContext} decides. Free it with
@@ -176,13 +172,11 @@ export class TlsEngine extends NativeHandle<ConnPtr> {
     super(ctx.instance, 'TlsEngine');
     this.isServer = ctx.isServer;
     // Every option is checked before the native engine exists, so a bad one leaks nothing.
+    checkInteger('options.bufferSize', options.bufferSize, 0, MAX_BUFFER);
     const size = options.bufferSize ?? 0;
-    if (!Number.isInteger(size) || size < 0 || size > MAX_BUFFER) {
-      throw new RangeError(`bufferSize must be an integer from 0 to ${MAX_BUFFER}, got ${size}`);
-    }
     const { servername, host = servername } = options;
-    checkName('servername', servername);
-    checkName('host', options.host);
+    checkHostName('options.servername', servername);
+    checkHostName('options.host', options.host);
     if (this.isServer && (servername !== undefined || options.host !== undefined)) {
       throw new TypeError('servername and host are client options');
     }
@@ -193,14 +187,13 @@ export class TlsEngine extends NativeHandle<ConnPtr> {
     }
     if (options.session !== undefined) {
       if (this.isServer) throw new TypeError('session is a client option');
-      if (!(options.session instanceof Uint8Array)) throw new TypeError('session must be a Uint8Array from getSession()');
+      if (!(options.session instanceof Uint8Array)) throw invalidType('options.session', 'an instance of Uint8Array (from getSession())', options.session);
     }
     if (options.verifyTime !== undefined && (!Number.isFinite(options.verifyTime) || options.verifyTime < 0)) {
       throw new RangeError('verifyTime must be a time in ms since the epoch');
     }
-    for (const name of ['onmessage', 'onkeylog'] as const) {
-      if (options[name] !== undefined && typeof options[name] !== 'function') throw new TypeError(`${name} must be a function`);
-    }
+    for (const name of ['onmessage', 'onkeylog'] as const) checkFunction(`options.${name}`, options[name]);
+    checkBoolean('options.checkHost', options.checkHost);
     this.#host = host;
     this.#onmessage = options.onmessage;
     this.#onkeylog = options.onkeylog;

@@ -234,3 +234,23 @@ ow_status ow_ctx_set_alpn(ow_ctx *c, const uint8_t *wire, size_t len)
     SSL_CTX_set_alpn_select_cb(c->ctx, alpn_select, c);
     return OW_OK;
 }
+
+ow_status ow_ctx_set_session_cache_size(ow_ctx *c, int32_t sessions)
+{
+    if (c == NULL || !c->server || sessions < 0)
+        return OW_ERR_ARGUMENT;
+    /* OpenSSL reads 0 as "no limit": no cache at all is the cache turned off instead. */
+    if (sessions == 0)
+        SSL_CTX_set_session_cache_mode(c->ctx, SSL_SESS_CACHE_OFF);
+    else
+        SSL_CTX_sess_set_cache_size(c->ctx, sessions);
+    return OW_OK;
+}
+
+ow_status ow_ctx_set_session_timeout(ow_ctx *c, int32_t seconds)
+{
+    if (c == NULL || !c->server || seconds < 0)
+        return OW_ERR_ARGUMENT;
+    SSL_CTX_set_timeout(c->ctx, seconds);
+    return OW_OK;
+}
