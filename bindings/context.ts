@@ -40,9 +40,15 @@ export interface SecureContextOptions {
   minVersion?: TlsVersion;
   /** Highest version to negotiate. Default 'TLSv1.3'. */
   maxVersion?: TlsVersion;
-  /** TLS 1.2 cipher list, in OpenSSL's syntax, e.g. 'ECDHE-ECDSA-AES128-GCM-SHA256'. */
+  /**
+   * TLS 1.2 cipher list, in OpenSSL's syntax, e.g. 'ECDHE-ECDSA-AES128-GCM-SHA256'. The default
+   * is OpenSSL's with ChaCha20-Poly1305 first: 'CHACHA20:ALL:!COMPLEMENTOFDEFAULT:!eNULL'.
+   */
   ciphers?: string;
-  /** TLS 1.3 suites, colon-separated, e.g. 'TLS_CHACHA20_POLY1305_SHA256'. */
+  /**
+   * TLS 1.3 suites, colon-separated. The default is OpenSSL's three with ChaCha20-Poly1305
+   * first: 'TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384'.
+   */
   ciphersuites?: string;
   /**
    * Key-exchange groups in preference order, colon-separated, e.g. 'X25519MLKEM768:X25519'
@@ -71,6 +77,14 @@ export interface SecureContextOptions {
   maxCachedSessions?: number;
   /** Server: seconds a session may be resumed, cached or in a ticket. Default 300, as node:tls. */
   sessionTimeout?: number;
+  /**
+   * Server: choose the cipher by the server's order of preference rather than the client's.
+   * Default true, as node:tls. This package's default lists put ChaCha20-Poly1305 first, since
+   * wasm has no AES instructions and runs it several times faster than AES-GCM, so a server
+   * picks it whenever the client offers it; with your own `ciphers`/`ciphersuites` and AES
+   * first, a client that puts ChaCha20 first still gets it (OpenSSL's prioritize-ChaCha).
+   */
+  honorCipherOrder?: boolean;
 }
 
 /** The server's session cache size when `maxCachedSessions` is not given. */
@@ -129,7 +143,7 @@ export class SecureContext extends NativeHandle<CtxPtr> {
         { code: 'ERR_TLS_INVALID_PROTOCOL_VERSION' });
     }
     for (const name of ['ciphers', 'ciphersuites', 'ecdhCurve', 'passphrase'] as const) checkString(`options.${name}`, options[name]);
-    for (const name of ['isServer', 'requestCert', 'rejectUnauthorized'] as const) checkBoolean(`options.${name}`, options[name]);
+    for (const name of ['isServer', 'requestCert', 'rejectUnauthorized', 'honorCipherOrder'] as const) checkBoolean(`options.${name}`, options[name]);
     if (options.ca instanceof TrustStore) {
       if (options.ca.instance !== inst) throw new TypeError('ca is a TrustStore of another OpenSSL instance');
     } else {
@@ -178,6 +192,7 @@ export class SecureContext extends NativeHandle<CtxPtr> {
       this.#check(reject ? x.ow_ctx_require_peer_cert(p) : x.ow_ctx_request_peer_cert(p), 'requestCert');
     }
     if (this.isServer) {
+      if (o.honorCipherOrder === false) this.#check(x.ow_ctx_honor_client_order(p), 'honorCipherOrder');
       this.#check(x.ow_ctx_set_session_cache_size(p, o.maxCachedSessions ?? DEFAULT_MAX_CACHED_SESSIONS), 'maxCachedSessions');
       this.#check(x.ow_ctx_set_session_timeout(p, o.sessionTimeout ?? DEFAULT_SESSION_TIMEOUT), 'sessionTimeout');
     }

@@ -143,7 +143,7 @@ test('s_client -brief against openssl s_server -www: the summary, then the page 
     '-verify_hostname', 'localhost', '-connect', `127.0.0.1:${port}`), GET);
   assert.is(c.code, 0, c.describe());
   const err = c.stderr;
-  for (const line of ['CONNECTION ESTABLISHED', 'Protocol version: TLSv1.3', 'Ciphersuite: TLS_AES_256_GCM_SHA384',
+  for (const line of ['CONNECTION ESTABLISHED', 'Protocol version: TLSv1.3', 'Ciphersuite: TLS_CHACHA20_POLY1305_SHA256',
     'Peer certificate: CN=localhost', 'Verification: OK', 'Verified peername: localhost']) {
     assert.ok(err.split('\n').includes(line), `missing "${line}" in\n${err}`);
   }
@@ -152,7 +152,7 @@ test('s_client -brief against openssl s_server -www: the summary, then the page 
   assert.not.match(err, /ALPN protocol/);
   // The request went through stdin, and the status page came back on stdout.
   assert.match(c.stdout, /^HTTP\/1\.0 200 ok\r\n/, c.describe());
-  assert.match(c.stdout, /New, TLSv1\.3, Cipher is TLS_AES_256_GCM_SHA384/);
+  assert.match(c.stdout, /New, TLSv1\.3, Cipher is TLS_CHACHA20_POLY1305_SHA256/);
   assert.match(c.stdout, /<\/HTML>/);
   assert.is.not(c.stdout.includes('CONNECTED('), true, '-brief prints nothing else on stdout');
 });
@@ -165,7 +165,7 @@ test('s_client without -brief prints the chain, the certificate and the session 
   assert.match(out, /^CONNECTED\([0-9A-F]{8}\)\n---\nCertificate chain\n 0 s:CN=localhost\n   i:CN=openssl-wasm test intermediate\n/);
   assert.match(out, /   a:PKEY: RSA, 2048 \(bit\); sigalg: ecdsa-with-SHA256\n   v:NotBefore: Jan  1 00:00:00 2020 GMT; NotAfter: Jan  1 00:00:00 2120 GMT\n 1 s:CN=openssl-wasm test intermediate\n/);
   assert.match(out, /Server certificate\n-----BEGIN CERTIFICATE-----\n[\s\S]+-----END CERTIFICATE-----\nsubject=CN=localhost\nissuer=CN=openssl-wasm test intermediate\n/);
-  assert.match(out, /\nVerification: OK\n---\nNew, TLSv1\.3, Cipher is TLS_AES_256_GCM_SHA384\nProtocol: TLSv1\.3\nServer public key is 2048 bit\n/);
+  assert.match(out, /\nVerification: OK\n---\nNew, TLSv1\.3, Cipher is TLS_CHACHA20_POLY1305_SHA256\nProtocol: TLSv1\.3\nServer public key is 2048 bit\n/);
   assert.match(out, /\nNo ALPN negotiated\nVerify return code: 0 \(ok\)\n---\n/);
   assert.match(out, /HTTP\/1\.0 200 ok/);
   assert.match(out, /<\/HTML>\r\n\r\nclosed\n$/); // the server's close_notify
@@ -202,7 +202,7 @@ test('s_client without -verify_return_error reports a failed verification and ca
 
 test('openssl s_client against s_server -www, TLS 1.3 and 1.2', async (scope) => {
   const { proc: server, port } = await cliServer(scope, ['-cert', 'rsa-chain.pem', '-key', 'rsa.key', '-www', '-naccept', '2']);
-  for (const [version, cipher] of [['TLSv1.3', /TLS_AES_256_GCM_SHA384/], ['TLSv1.2', /ECDHE-RSA-AES256-GCM-SHA384/]]) {
+  for (const [version, cipher] of [['TLSv1.3', /TLS_CHACHA20_POLY1305_SHA256/], ['TLSv1.2', /ECDHE-RSA-CHACHA20-POLY1305/]]) {
     const flag = version === 'TLSv1.3' ? '-tls1_3' : '-tls1_2';
     const c = await run(scope, ['openssl', 's_client', '-connect', `127.0.0.1:${port}`, '-CAfile', 'ca.pem',
       '-verify_return_error', '-verify_hostname', 'localhost', '-quiet', flag], GET);
@@ -231,12 +231,15 @@ test('-sess_out then -sess_in resumes against openssl s_server; the file is Open
 
   const second = await run(scope, cli('s_client', ...base, '-sess_in', file), GET);
   assert.is(second.code, 0, second.describe());
-  assert.match(second.stderr, /^Reused, TLSv1\.3, Cipher is TLS_AES_256_GCM_SHA384$/m, second.describe());
+  assert.match(second.stderr, /^Reused, TLSv1\.3, Cipher is TLS_CHACHA20_POLY1305_SHA256$/m, second.describe());
   assert.match(second.stdout, /Reused, TLSv1\.3/); // the server's page agrees
 
-  // OpenSSL's own s_client resumes from the file too.
-  const native = await run(scope, ['openssl', 's_client', '-connect', `127.0.0.1:${port}`, '-CAfile', 'ca.pem', '-sess_in', file]);
-  assert.match(native.stdout, /^Reused, TLSv1\.3, Cipher is TLS_AES_256_GCM_SHA384$/m, native.describe());
+  // OpenSSL's own s_client resumes from the file too. A TLS 1.3 session resumes only under a
+  // suite with its hash, SHA-256 for ChaCha20-Poly1305, which openssl's default list puts after
+  // AES-256 (SHA-384): so it is asked to offer that suite first, as this package's client does.
+  const native = await run(scope, ['openssl', 's_client', '-connect', `127.0.0.1:${port}`, '-CAfile', 'ca.pem', '-sess_in', file,
+    '-ciphersuites', 'TLS_CHACHA20_POLY1305_SHA256:TLS_AES_256_GCM_SHA384']);
+  assert.match(native.stdout, /^Reused, TLSv1\.3, Cipher is TLS_CHACHA20_POLY1305_SHA256$/m, native.describe());
 });
 
 test('-alpn against openssl s_server -alpn h2 prints the protocol', async (scope) => {
@@ -289,13 +292,13 @@ test('s_client and s_server together: mutual TLS, ALPN, the hybrid group, binary
   assert.equal(concat(client.out), down);
   assert.match(client.stderr, /^Negotiated TLS1\.3 group: X25519MLKEM768$/m, client.describe());
   assert.match(client.stderr, /^ALPN protocol: h2$/m);
-  assert.match(header, /^Client certificate\n-----BEGIN CERTIFICATE-----\n[\s\S]+\nsubject=CN=openssl-wasm test client\nissuer=CN=openssl-wasm test intermediate\nCIPHER is TLS_AES_256_GCM_SHA384\nNegotiated TLS1\.3 group: X25519MLKEM768\nALPN protocol: h2\n/m, header);
+  assert.match(header, /^Client certificate\n-----BEGIN CERTIFICATE-----\n[\s\S]+\nsubject=CN=openssl-wasm test client\nissuer=CN=openssl-wasm test intermediate\nCIPHER is TLS_CHACHA20_POLY1305_SHA256\nNegotiated TLS1\.3 group: X25519MLKEM768\nALPN protocol: h2\n/m, header);
   // -keylogfile: both sides wrote the same five TLS 1.3 secrets of this connection, after a comment line.
   const [serverKeys, clientKeys] = [keys.server, keys.client].map((f) => readFileSync(f, 'utf8').split('\n').filter(Boolean));
   assert.match(clientKeys[0], /^# SSL\/TLS secrets log file/);
   const secrets = (lines) => lines.filter((l) => !l.startsWith('#')).sort();
   assert.is(secrets(clientKeys).length, 5, clientKeys.join('\n'));
-  for (const line of secrets(clientKeys)) assert.match(line, /^(CLIENT_HANDSHAKE_TRAFFIC_SECRET|SERVER_HANDSHAKE_TRAFFIC_SECRET|CLIENT_TRAFFIC_SECRET_0|SERVER_TRAFFIC_SECRET_0|EXPORTER_SECRET) [0-9a-f]{64} [0-9a-f]{96}$/);
+  for (const line of secrets(clientKeys)) assert.match(line, /^(CLIENT_HANDSHAKE_TRAFFIC_SECRET|SERVER_HANDSHAKE_TRAFFIC_SECRET|CLIENT_TRAFFIC_SECRET_0|SERVER_TRAFFIC_SECRET_0|EXPORTER_SECRET) [0-9a-f]{64} [0-9a-f]{64}$/); // SHA-256 secrets: ChaCha20-Poly1305
   assert.equal(secrets(serverKeys), secrets(clientKeys));
 });
 

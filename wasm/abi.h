@@ -167,6 +167,11 @@ OW_API ow_count ow_ctx_use_cert_chain(ow_ctx *ctx, const uint8_t *buf, size_t le
 OW_API ow_status ow_ctx_use_key(ow_ctx *ctx, const uint8_t *buf, size_t len, const char *pass);
 /* ALPN protocols in wire format (each name prefixed by its length), in order of preference. */
 OW_API ow_status ow_ctx_set_alpn(ow_ctx *ctx, const uint8_t *wire, size_t len);
+/*
+ * Server: pick the cipher by the client's order of preference instead of the server's own
+ * (which puts ChaCha20-Poly1305 first): node:tls's honorCipherOrder: false.
+ */
+OW_API ow_status ow_ctx_honor_client_order(ow_ctx *ctx);
 /* Server: how many sessions its cache keeps for resumption by session ID (0: none). */
 OW_API ow_status ow_ctx_set_session_cache_size(ow_ctx *ctx, int32_t sessions);
 /* Server: how long, in seconds, a session (cached or in a ticket) may be resumed. */
