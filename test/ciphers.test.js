@@ -9,7 +9,7 @@ import tls from 'node:tls';
 import { constants } from 'node:crypto';
 import { OpenSSL, connect, createServer } from '../dist/index.js';
 import { Link } from '../dist/testing/index.js';
-import { HOST, listen, pem, runtime, scaffold } from './helpers.js';
+import { HOST, listen, pem, runtime, scaffold, serveTls } from './helpers.js';
 import { fixture, startOpenSSLServer } from './peers.js';
 
 const t = suite('ciphers');
@@ -69,15 +69,7 @@ if (runtime === 'node') {
   test('node:tls\'s client (AES first) against our server: ChaCha20 by the server\'s preference', async (scope) => {
     const ours = await createServer({ openssl, ...serverCert });
     scope.defer(() => ours.close());
-    const port = await listen(scope, net.createServer(async (socket) => {
-      socket.on('error', () => {});
-      try {
-        const s = await ours.accept(socket);
-        await s.readable.pipeTo(new WritableStream());
-      } catch {
-        // the client closed first
-      }
-    }));
+    const port = await serveTls(scope, ours);
     const cipher = await new Promise((resolve, reject) => {
       const c = tls.connect({ host: HOST, port, ca: pem('ca.pem'), servername: 'localhost' }, () => {
         resolve(c.getCipher().name);

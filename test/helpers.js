@@ -161,3 +161,20 @@ export async function connectTcp(scope, port, options = {}) {
   scope.defer(() => conn.close());
   return conn;
 }
+
+/**
+ * A TCP listener on HOST whose connections `tlsServer` (from createServer) accepts; each TLS
+ * stream is drained until the client closes, unless `onStream` handles it. Resolves with the
+ * port; `scope` closes the listener. Handshakes that fail are the test's to observe from the
+ * client side.
+ */
+export async function serveTls(scope, tlsServer, onStream = (s) => s.readable.pipeTo(new WritableStream())) {
+  return listen(scope, net.createServer(async (socket) => {
+    socket.on('error', () => {});
+    try {
+      await onStream(await tlsServer.accept(socket));
+    } catch {
+      // the client hung up, or its handshake failed
+    }
+  }));
+}

@@ -4,11 +4,10 @@
 // client certificates must say which CAs it trusts, and a failing entropy source is a TlsError.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import net from 'node:net';
 import tls from 'node:tls';
 import { constants } from 'node:crypto';
 import { OpenSSL, TlsError, connect, createServer, memoryPair } from '../dist/index.js';
-import { HOST, listen, pem, runtime, scaffold } from './helpers.js';
+import { HOST, pem, runtime, scaffold, serveTls } from './helpers.js';
 
 const t = suite('hostile');
 const { test } = scaffold(t, 60_000);
@@ -181,15 +180,7 @@ if (runtime === 'node') {
       const o = await OpenSSL.load();
       const tlsServer = await createServer({ openssl: o, cert: pem('ecdsa-chain.pem'), key: pem('ecdsa.key'), maxVersion: 'TLSv1.2', maxCachedSessions });
       scope.defer(() => tlsServer.close());
-      const port = await listen(scope, net.createServer(async (socket) => {
-        socket.on('error', () => {});
-        try {
-          const stream = await tlsServer.accept(socket);
-          await stream.readable.pipeTo(new WritableStream());
-        } catch {
-          // the client hung up: all this server is for is the handshake
-        }
-      }));
+      const port = await serveTls(scope, tlsServer);
       const handshakes = async (n) => {
         for (let i = 0; i < n; i++) {
           await new Promise((resolve, reject) => {
