@@ -543,13 +543,10 @@ export class TlsEngine extends NativeHandle<ConnPtr> {
 
   /**
    * Client: how many sessions (TLS 1.3 tickets) have arrived; it changes when a newer one does.
-   * Cheaper than {@link negotiated} (one field, no strings), for checking after every read.
+   * One counter, not the whole {@link negotiated} snapshot: cheap enough to ask after every read.
    */
   get sessionCount(): number {
-    const { exports: x, heap } = this.instance;
-    const buf = heap.staging();
-    if (x.ow_conn_get_info(this.pointer, buf as number as Pointer<'ow_conn_info'>) !== Status.OK) return 0;
-    return heap.i32(buf + CONN_INFO.sessionCount.offset);
+    return Math.max(0, this.instance.exports.ow_conn_session_count(this.pointer));
   }
 
   /**

@@ -249,6 +249,8 @@ OW_API OW_OWNED char *ow_x509_describe(const uint8_t *der, size_t len);
 OW_API OW_OWNED uint8_t *ow_conn_get_session(ow_conn *conn, size_t *len);
 /* Client, before the handshake: offers a session saved by ow_conn_get_session. */
 OW_API ow_status ow_conn_set_session(ow_conn *conn, const uint8_t *der, size_t len);
+/* Client: how many sessions (tickets) have arrived so far; cheap enough to ask after every read. */
+OW_API ow_count ow_conn_session_count(ow_conn *conn);
 
 /* ------------------------------------------------------------------- events (events.c) */
 

@@ -47,3 +47,8 @@ ow_status ow_conn_set_session(ow_conn *conn, const uint8_t *der, size_t len)
     SSL_SESSION_free(sess);
     return ok ? OW_OK : OW_ERR_OPENSSL;
 }
+
+ow_count ow_conn_session_count(ow_conn *conn)
+{
+    return conn == NULL ? OW_ERR_ARGUMENT : conn->sessions;
+}
