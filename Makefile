@@ -46,7 +46,7 @@ $(ROOTS_TS): scripts/gen-roots.mjs
 
 # tsc writes into a dist/ without earlier output, so a moved or deleted source leaves no stale module.
 dist/index.js: $(TS_SOURCES) tsconfig.json $(NPM_STAMP)
-	rm -rf dist/testing && find dist -maxdepth 1 -type f \( -name '*.js' -o -name '*.d.ts' -o -name '*.js.map' \) -delete 2>/dev/null || true
+	rm -rf dist/testing dist/fetch && find dist -maxdepth 1 -type f \( -name '*.js' -o -name '*.d.ts' -o -name '*.js.map' \) -delete 2>/dev/null || true
 	npx tsc -p .
 	@touch $@
 

@@ -20,7 +20,7 @@ typedef struct chunk {
     uint8_t data[];
 } chunk;
 
-/* A request body waiting to be sent; the stream's user data, freed when the stream closes. */
+/* A request body waiting to be sent; the stream's data source, freed when the stream closes. */
 typedef struct body {
     struct body *prev, *next;    /* every live body, so ow_h2_free frees them all */
     int32_t stream;
@@ -57,6 +57,18 @@ static void body_free(ow_h2 *s, body *b)
     if (b->next != NULL)
         b->next->prev = b->prev;
     free(b);
+}
+
+/* The body of a stream, from the shim's own list: nghttp2 knows a stream's user data only once
+ * its HEADERS have gone out, and a body may be supplied before that. */
+static body *body_of(ow_h2 *s, int32_t stream)
+{
+    body *b;
+
+    for (b = s->bodies; b != NULL; b = b->next)
+        if (b->stream == stream)
+            return b;
+    return NULL;
 }
 
 static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const uint8_t *name,
@@ -126,8 +138,7 @@ static int on_stream_close(nghttp2_session *session, int32_t stream_id, uint32_t
 {
     ow_h2 *s = user_data;
 
-    body_free(s, nghttp2_session_get_stream_user_data(session, stream_id));
-    nghttp2_session_set_stream_user_data(session, stream_id, NULL);
+    body_free(s, body_of(s, stream_id));
     if (!ow_events_push(&s->events, OW_EV_STREAM_CLOSE, 0, stream_id, (int32_t)error_code, 0,
                         NULL, 0))
         return NGHTTP2_ERR_CALLBACK_FAILURE;
@@ -268,7 +279,7 @@ ow_count ow_h2_request(ow_h2 *s, const uint8_t *headers, size_t len, int32_t has
         }
         provider.source.ptr = b;
         provider.read_callback = read_body;
-        id = nghttp2_submit_request2(s->session, NULL, nva, count / 2, &provider, b);
+        id = nghttp2_submit_request2(s->session, NULL, nva, count / 2, &provider, NULL);
     } else {
         id = nghttp2_submit_request2(s->session, NULL, nva, count / 2, NULL, NULL);
     }
@@ -294,7 +305,7 @@ ow_status ow_h2_data(ow_h2 *s, int32_t stream, const uint8_t *buf, size_t len, i
 
     if (s == NULL || (buf == NULL && len > 0))
         return OW_ERR_ARGUMENT;
-    b = nghttp2_session_get_stream_user_data(s->session, stream);
+    b = body_of(s, stream);
     if (b == NULL || b->end)
         return OW_ERR_ARGUMENT;
     if (len > 0) {
@@ -330,7 +341,7 @@ ow_count ow_h2_data_pending(ow_h2 *s, int32_t stream)
 
     if (s == NULL)
         return OW_ERR_ARGUMENT;
-    b = nghttp2_session_get_stream_user_data(s->session, stream);
+    b = body_of(s, stream);
     if (b == NULL)
         return OW_ERR_ARGUMENT;
     return b->pending > INT32_MAX ? INT32_MAX : (ow_count)b->pending;
