@@ -107,7 +107,9 @@ export class Http1Connection implements Connection {
 
     /** A failure before any response byte: may this request go out again on a new connection? */
     const early = (e: unknown): unknown => {
-      const err = transportError('the connection closed before the server responded', e);
+      // However the channel reports it (a TLS unexpected EOF, a reset), the server hung up.
+      const err = e instanceof HttpError ? e
+        : new HttpError(`the connection closed before the server responded${e instanceof Error ? `: ${e.message}` : ''}`, 'ECONNRESET', { cause: e });
       if (reused && !responded && err.code !== 'ETIMEDOUT' && !(req.signal?.aborted)) {
         err.retryable = IDEMPOTENT.has(req.method) ? 'idempotent' : false;
       }
