@@ -469,7 +469,10 @@ async function normalize(input: RequestInfo | URL, init: RequestInit): Promise<N
       // Strings, buffers, Blobs, FormData, URLSearchParams: as the platform encodes them.
       const r = new Response(given);
       body = new Uint8Array(await r.arrayBuffer());
-      const type = r.headers.get('content-type');
+      // The body's type, as fetch's "extract a body" gives it (Bun's Response leaves it out).
+      const type = r.headers.get('content-type') ?? (typeof given === 'string' ? 'text/plain;charset=UTF-8'
+        : given instanceof URLSearchParams ? 'application/x-www-form-urlencoded;charset=UTF-8'
+        : given instanceof Blob && given.type ? given.type : null);
       if (type && !headers.has('content-type')) headers.set('content-type', type);
     }
   }
