@@ -8,6 +8,7 @@ export NODE_PATH ?= /usr/share/nodejs
 
 include wasm/openssl.mk
 include wasm/link.mk
+include wasm/http/http.mk
 include wasm/kat/kat.mk
 
 .PHONY: all deps wasm bindings test kat clean distclean
@@ -33,7 +34,7 @@ kat: deps $(KAT_WASM)
 # The package: compiled bindings and the module beside them, as `exports` in package.json names them.
 ROOTS_TS   := bindings/root-certificates.ts
 # Generated sources are listed by name: bindings/abi.ts (wasm/gen-abi.mjs) and the roots.
-TS_SOURCES := $(filter-out $(ROOTS_TS) $(ABI_TS),$(wildcard bindings/*.ts bindings/*/*.ts)) $(ROOTS_TS) $(ABI_TS)
+TS_SOURCES := $(filter-out $(ROOTS_TS) $(ABI_TS) $(HTTP_ABI_TS),$(wildcard bindings/*.ts bindings/*/*.ts)) $(ROOTS_TS) $(ABI_TS) $(HTTP_ABI_TS)
 NPM_STAMP  := node_modules/.package-lock.json
 
 $(NPM_STAMP): package.json package-lock.json
@@ -45,7 +46,7 @@ $(ROOTS_TS): scripts/gen-roots.mjs
 
 # tsc writes into a dist/ without earlier output, so a moved or deleted source leaves no stale module.
 dist/index.js: $(TS_SOURCES) tsconfig.json $(NPM_STAMP)
-	rm -rf dist/testing && find dist -maxdepth 1 -type f \( -name '*.js' -o -name '*.d.ts' -o -name '*.js.map' \) -delete 2>/dev/null || true
+	rm -rf dist/testing dist/fetch && find dist -maxdepth 1 -type f \( -name '*.js' -o -name '*.d.ts' -o -name '*.js.map' \) -delete 2>/dev/null || true
 	npx tsc -p .
 	@touch $@
 
@@ -57,7 +58,7 @@ $(DIST_WASM): dist/%: wasm/build/%
 bindings: dist/index.js $(DIST_WASM)
 
 clean:
-	rm -rf $(WASM_OUTPUTS) $(ABI_EXPORTS) $(KAT_BUILD) dist $(ROOTS_TS) $(ABI_TS)
+	rm -rf $(WASM_OUTPUTS) $(ABI_EXPORTS) $(HTTP_ABI_EXPORTS) $(KAT_BUILD) dist $(ROOTS_TS) $(ABI_TS) $(HTTP_ABI_TS)
 
 distclean:
 	rm -rf wasm/build

@@ -132,8 +132,8 @@ async function readFileUrl(url: URL): Promise<Uint8Array> {
   return fs.readFile(url);
 }
 
-async function compileResponse(res: Response): Promise<WebAssembly.Module> {
-  if (!res.ok) throw new TlsError(`cannot load openssl.wasm: HTTP ${res.status} for ${res.url}`, { code: 'ERR_WASM_LOAD' });
+async function compileResponse(res: Response, name: string): Promise<WebAssembly.Module> {
+  if (!res.ok) throw new TlsError(`cannot load ${name}: HTTP ${res.status} for ${res.url}`, { code: 'ERR_WASM_LOAD' });
   if (typeof WebAssembly.compileStreaming === 'function'
       && res.headers.get('content-type')?.split(';')[0].trim() === 'application/wasm') {
     return WebAssembly.compileStreaming(res);
@@ -142,13 +142,13 @@ async function compileResponse(res: Response): Promise<WebAssembly.Module> {
   return WebAssembly.compile(await res.arrayBuffer());
 }
 
-async function compile(source: WasmSource | undefined, flavor: Flavor): Promise<WebAssembly.Module> {
+async function compile(source: WasmSource | undefined, defaultUrl: URL, name: string): Promise<WebAssembly.Module> {
   if (source instanceof WebAssembly.Module) return source;
   if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) {
     return WebAssembly.compile(source as BufferSource);
   }
   if (source === undefined || typeof source === 'string' || source instanceof URL) {
-    const url = source === undefined ? defaultWasmUrl(flavor)
+    const url = source === undefined ? defaultUrl
       : source instanceof URL ? source
       : new URL(source, typeof location === 'object' ? location.href : import.meta.url);
     const key = url.href;
@@ -156,13 +156,13 @@ async function compile(source: WasmSource | undefined, flavor: Flavor): Promise<
     if (!pending) {
       pending = url.protocol === 'file:'
         ? readFileUrl(url).then((bytes) => WebAssembly.compile(bytes as BufferSource))
-        : fetch(url).then(compileResponse);
+        : fetch(url).then((res) => compileResponse(res, name));
       compiled.set(key, pending);
       pending.catch(() => compiled.delete(key)); // a failed load may be retried
     }
     return pending;
   }
-  return compileResponse(await source);
+  return compileResponse(await source, name);
 }
 
 /** The smallest module using a SIMD value (a function returning v128.const 0). */
@@ -178,9 +178,9 @@ export function hasWasmSimd(): boolean {
   }
 }
 
-function loadError(what: string, cause: unknown): TlsError {
+function loadError(what: string, cause: unknown, name = 'openssl.wasm'): TlsError {
   const why = cause instanceof Error ? cause.message : String(cause);
-  return new TlsError(`cannot load openssl.wasm: ${what}: ${why}`, { code: 'ERR_WASM_LOAD', cause });
+  return new TlsError(`cannot load ${name}: ${what}: ${why}`, { code: 'ERR_WASM_LOAD', cause });
 }
 
 const WASI_ESUCCESS = 0;
@@ -194,7 +194,8 @@ const MAX_RANDOM_CHUNK = 65536; // crypto.getRandomValues' limit per call
  * The module's imports. `memory()` is late-bound: the memory is the module's own export.
  */
 function imports(mod: WebAssembly.Module, memory: () => WebAssembly.Memory, now: () => number,
-                 random: (out: Uint8Array) => void, virtualClock: boolean, entropyFailure: { last?: unknown }) {
+                 random: (out: Uint8Array) => void, virtualClock: boolean, entropyFailure: { last?: unknown },
+                 name = 'openssl.wasm') {
   const view = () => new DataView(memory().buffer);
   const start = now();
   const wasi: Record<string, (...a: never[]) => unknown> = {
@@ -251,7 +252,7 @@ function imports(mod: WebAssembly.Module, memory: () => WebAssembly.Memory, now:
     if (imp.kind !== 'function') continue;
     const ns = (result[imp.module] ??= {});
     ns[imp.name] ??= () => {
-      throw new TlsError(`openssl.wasm called ${imp.module}.${imp.name}, which this loader does not provide`, { code: 'ERR_WASM_IMPORT' });
+      throw new TlsError(`${name} called ${imp.module}.${imp.name}, which this loader does not provide`, { code: 'ERR_WASM_IMPORT' });
     };
   }
   return result as WebAssembly.Imports;
@@ -267,7 +268,7 @@ export async function instantiate(options: LoadOptions = {}): Promise<Instance> 
   const wantFlavor = flavorOption(options.flavor);
   let mod: WebAssembly.Module;
   try {
-    mod = await compile(options.wasm, wantFlavor ?? 'small');
+    mod = await compile(options.wasm, defaultWasmUrl(wantFlavor ?? 'small'), 'openssl.wasm');
   } catch (e) {
     if (e instanceof TlsError) throw e;
     if (!hasWasmSimd()) {
@@ -313,4 +314,36 @@ export async function instantiate(options: LoadOptions = {}): Promise<Instance> 
     throw new TlsError(`cannot load openssl.wasm: asked for the '${wantFlavor}' flavor, but this module is the '${flavor}' flavor`, { code: 'ERR_WASM_LOAD' });
   }
   return { exports, heap, flavor, version };
+}
+
+/**
+ * @internal Compiles (once per source) and instantiates another standalone module of this
+ * package, with the same imports as OpenSSL's (the host clock; no entropy), and checks that it
+ * exports every function in `signatures`. The fetch entry loads openssl-http.wasm this way.
+ */
+export async function instantiateModule<T>(source: WasmSource | undefined, defaultUrl: URL, name: string,
+                                           signatures: Record<string, string>): Promise<T> {
+  let mod: WebAssembly.Module;
+  try {
+    mod = await compile(source, defaultUrl, name);
+  } catch (e) {
+    throw e instanceof TlsError ? e : loadError('compiling', e, name);
+  }
+  let exports: Record<string, unknown> | undefined;
+  const memory = () => {
+    if (!exports) throw new TlsError(`${name} called an import before it was instantiated`, { code: 'ERR_WASM_LOAD' });
+    return exports.memory as WebAssembly.Memory;
+  };
+  const noEntropy = () => { throw new TlsError(`${name} has no entropy source`, { code: 'ERR_WASM_IMPORT' }); };
+  try {
+    exports = (await WebAssembly.instantiate(mod, imports(mod, memory, Date.now, noEntropy, false, {}, name))).exports;
+  } catch (e) {
+    throw loadError('instantiating', e, name);
+  }
+  const missing = Object.keys(signatures).filter((f) => typeof exports![f] !== 'function');
+  if (missing.length > 0) {
+    throw new TlsError(`${name} does not match these bindings: missing ${missing.join(', ')}`, { code: 'ERR_WASM_LOAD' });
+  }
+  (exports._initialize as (() => void) | undefined)?.();
+  return exports as T;
 }

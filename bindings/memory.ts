@@ -18,12 +18,15 @@ const utf8Decoder = new TextDecoder();
 /** Size of the per-instance staging buffer that ciphertext and plaintext pass through. */
 export const STAGING_SIZE = 64 * 1024;
 
+/** What a heap needs of a module: its memory and allocator (openssl.wasm's or openssl-http.wasm's). */
+export type HeapExports = Pick<ShimExports, 'memory' | 'ow_malloc' | 'ow_free' | 'ow_cleanse'>;
+
 export class Heap {
-  readonly #x: ShimExports;
+  readonly #x: HeapExports;
   #view: Uint8Array;
   #staging: BytePtr = NULL;
 
-  constructor(exports: ShimExports) {
+  constructor(exports: HeapExports) {
     this.#x = exports;
     this.#view = new Uint8Array(exports.memory.buffer);
   }

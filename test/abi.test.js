@@ -7,6 +7,7 @@ import process from 'node:process';
 import { OpenSSL, TlsError } from '../dist/index.js';
 import { hasWasmSimd } from '../dist/loader.js';
 import { PRODUCTION_SIGNATURES, TESTING_SIGNATURES } from '../dist/abi.js';
+import { HTTP_SIGNATURES } from '../dist/http-abi.js';
 import { pem, runtime } from './helpers.js';
 import { Link } from '../dist/testing/index.js';
 
@@ -73,13 +74,20 @@ for (const [file, expected] of [
   ['openssl-full.wasm', PRODUCTION_SIGNATURES],
   ['openssl-testing.wasm', { ...PRODUCTION_SIGNATURES, ...TESTING_SIGNATURES }],
   ['openssl-testing-full.wasm', { ...PRODUCTION_SIGNATURES, ...TESTING_SIGNATURES }],
+  ['openssl-http.wasm', HTTP_SIGNATURES], // declared in wasm/http/abi.h
 ]) {
-  t(`${file} exports exactly the functions wasm/abi.h declares for it, with their signatures`, () => {
+  t(`${file} exports exactly the functions its header declares for it, with their signatures`, () => {
     const actual = exportSignatures(readFileSync(new URL(`../dist/${file}`, import.meta.url)));
     assert.equal(Object.keys(actual).sort(), Object.keys(expected).sort());
     for (const [fn, sig] of Object.entries(expected)) assert.is(actual[fn], sig, fn);
   });
 }
+
+t('the HTTP module is apart: openssl.wasm has no HTTP export, openssl-http.wasm no OpenSSL', () => {
+  const names = (file) => WebAssembly.Module.exports(new WebAssembly.Module(readFileSync(new URL(`../dist/${file}`, import.meta.url)))).map((e) => e.name);
+  assert.equal(names('openssl.wasm').filter((n) => /^ow_h[12]_/.test(n)), []);
+  assert.equal(names('openssl-http.wasm').filter((n) => /^ow_(ctx|conn|store)_/.test(n)), []);
+});
 
 t('the production modules carry no test PKI', () => {
   for (const file of ['openssl.wasm', 'openssl-full.wasm']) {

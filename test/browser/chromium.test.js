@@ -22,6 +22,9 @@ import { createServer as createTlsServer } from '../../dist/index.js';
 import { createRelay } from '../../dist/relay.js';
 import { server as wispjs, logging as wispLogging } from '@mercuryworkshop/wisp-js/server';
 import { buildExample } from '../../examples/browser/build.mjs';
+import { build as esbuild } from 'esbuild';
+import { copyFile } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
 import { freePort, guard as guardFor, HOST, listen, pem, Scope } from '../helpers.js';
 
 const t = suite('chromium');
@@ -106,6 +109,18 @@ t.before(async () => {
     });
     env.wispUrl = `ws://${HOST}:${await listen(scope, wispServer)}/`;
 
+    // openssl-tls-wasm/fetch for the page (test/browser/fetch-page.js), beside the example's
+    // bundle, and the servers test/fetch.test.js uses (nginx and a Wisp server among them).
+    await esbuild({ entryPoints: { 'fetch-page': join(root, 'test', 'browser', 'fetch-page.js') }, bundle: true,
+      format: 'esm', platform: 'browser', target: 'es2022', outdir: bundleDir, logLevel: 'error' });
+    await copyFile(join(root, 'dist', 'openssl-http.wasm'), join(bundleDir, 'openssl-http.wasm'));
+    const fetchServers = spawn(process.execPath, [join(root, 'test', 'fetch-servers.mjs')], { stdio: ['pipe', 'pipe', 'inherit'] });
+    scope.defer(() => { fetchServers.stdin.end(); fetchServers.kill(); });
+    env.fetchServers = await new Promise((resolve, reject) => {
+      createInterface({ input: fetchServers.stdout }).once('line', (l) => resolve(JSON.parse(l)));
+      fetchServers.once('exit', (code) => reject(new Error(`fetch-servers.mjs exited (${code})`)));
+    });
+
     env.browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
@@ -133,6 +148,10 @@ async function servePage(req, res, bundleDir) {
   }
   const [base, rel] = pathname.startsWith('/dist/') ? [bundleDir, pathname.slice(6)]
     : pathname === '/' || pathname === '/index.html' ? [exampleDir, 'index.html'] : [];
+  if (pathname === '/fetch.html') {
+    res.writeHead(200, { 'content-type': TYPES['.html'], 'cache-control': 'no-store' });
+    return res.end('<!doctype html><meta charset="utf-8"><title>fetch</title><script type="module" src="/dist/fetch-page.js"></script>');
+  }
   const file = base && normalize(join(base, decodeURIComponent(rel)));
   if (!file || !file.startsWith(base + sep) || !existsSync(file)) {
     res.writeHead(404);
@@ -251,6 +270,34 @@ test('through a Wisp server, a destination the server blocks: the page shows EAC
   assert.is(shown.pageState, 'error');
   assert.match(shown.error, 'EACCES');
   assert.match(shown.error, 'the destination is blocked by the server\'s policy (0x48 HostBlocked)');
+});
+
+test('fetch() in the page through a Wisp server: nginx over HTTP/2 and HTTP/1.1, gzip, trailers, redirects', async () => {
+  const context = await env.browser.newContext();
+  const log = [];
+  try {
+    const page = await context.newPage();
+    page.on('console', (m) => log.push(`console.${m.type()}: ${m.text()}`));
+    page.on('pageerror', (e) => log.push(`pageerror: ${e.message}`));
+    await page.goto(`${env.origin}/fetch.html`);
+    await page.waitForFunction(() => window.fetchReady === true, null, { timeout: 20_000 });
+    const { nginx, wisp } = env.fetchServers;
+    const seen = await page.evaluate((cfg) => window.fetchThroughWisp(cfg),
+      { wisp: `ws://${HOST}:${wisp}/`, base: `https://localhost:${nginx}`, ca: pem('ca.pem') })
+      .catch((e) => { throw new Error(`${e.message}\n${log.join('\n')}`); });
+    for (const protocol of ['h2', 'http/1.1']) {
+      const s = seen[protocol];
+      assert.equal(s.hello, Array(3).fill('hello from nginx\n'), protocol);
+      assert.is(s.protocols[0], protocol);
+      if (protocol === 'h2') assert.is(s.protocols.length, 1, 'one HTTP/2 connection for all');
+      assert.is(s.bigEncoding, 'gzip');
+      assert.is(s.bigLength, env.fetchServers.text.length * 200);
+      assert.is(s.trailer, 'abc123');
+      assert.is(s.redirected, true);
+    }
+  } finally {
+    await context.close();
+  }
 });
 
 test('the hand-run demo, examples/browser/serve.mjs, works as its README says', async () => {
