@@ -163,6 +163,8 @@ export function ipVersion(s: string): 0 | 4 | 6 {
 
 /** An IPv6 address in its canonical text (RFC 5952: lowercase, longest zero run as ::). */
 function formatIPv6(b: number[]): string {
+  // IPv4-mapped addresses in the mixed notation RFC 5952 asks for (::ffff:192.0.2.1).
+  if (b.slice(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff) return `::ffff:${b.slice(12).join('.')}`;
   const g: number[] = [];
   for (let i = 0; i < 16; i += 2) g.push((b[i] << 8) | b[i + 1]);
   let best = -1;
