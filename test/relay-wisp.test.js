@@ -576,4 +576,39 @@ test('options are checked: wildcard entries, limits, modes, passwords', async ()
   }
 });
 
+test('the command, openssl-tls-wasm-relay: Wisp and ?target on the port it prints, with its limits', async (scope) => {
+  const port = await echoServer(scope);
+  const node = runtime === 'node' ? process.execPath : 'node';
+  const child = spawn(node, [fileURLToPath(new URL('../bin/relay.js', import.meta.url)), '--port', '0', '--allow', `${HOST}:${port}`,
+    '--max-streams-per-client', '1', '--motd', 'from the command', '--quiet'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  scope.defer(() => new Promise((resolve) => {
+    if (child.exitCode !== null) return resolve();
+    child.on('exit', resolve);
+    child.kill('SIGTERM');
+  }));
+  let out = '';
+  const url = await new Promise((resolve, reject) => {
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = /listening on (ws:\/\/\S+)/.exec(out);
+      if (m && out.includes('Wisp:')) resolve(m[1]);
+    });
+    child.on('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
+  });
+  assert.match(out, `?target mode: ${url}?target=HOST:PORT`);
+  const wisp = new WispClient(url, { WebSocket: WebSocketClient });
+  scope.defer(() => wisp.close());
+  assert.is((await wisp.ready()).motd, 'from the command');
+  const secure = await connect(wisp.connect(HOST, port), TLS_OPTIONS);
+  assert.is((await failure(wisp, HOST, port)).closeReason, 0x49, '--max-streams-per-client 1');
+  await secure.close();
+  // Once the relay has seen the stream's TCP connection end, ?target may use the client's one slot.
+  let viaTarget;
+  for (let i = 0; i < 100 && !viaTarget; i++) {
+    viaTarget = await connect(new WebSocketClient(`${url}?target=${HOST}:${port}`), TLS_OPTIONS).catch(() => sleep(20));
+  }
+  assert.ok(viaTarget?.authorized);
+  await viaTarget.close();
+});
+
 t.run();
