@@ -1,7 +1,8 @@
 // The browser example in headless Chromium (Debian's /usr/bin/chromium, driven by
 // playwright-core): the page loads openssl.wasm from its bundle, runs TLS over a WebSocket to
-// the relay (dist/relay.js) or through a Wisp server (@mercuryworkshop/wisp-js, with the
-// package's WispClient), and GETs https://localhost:PORT/ from a local HTTPS server.
+// the relay (dist/relay.js), through a Wisp server (@mercuryworkshop/wisp-js, or the relay's
+// own Wisp mode, with the package's WispClient), or through the Worker relay
+// (dist/relay-worker.js) in workerd, and GETs https://localhost:PORT/ from a local HTTPS server.
 // Node runs the servers; everything listens on 127.0.0.1 with ephemeral ports, every test is
 // bounded by a timer, and the browser and every server are closed at the end.
 //   node test/run.js test/browser/chromium.test.js
@@ -23,6 +24,7 @@ import { createRelay } from '../../dist/relay.js';
 import { server as wispjs, logging as wispLogging } from '@mercuryworkshop/wisp-js/server';
 import { buildExample } from '../../examples/browser/build.mjs';
 import { freePort, guard as guardFor, HOST, listen, pem, Scope } from '../helpers.js';
+import { startWorkerd } from '../workerd.js';
 
 const t = suite('chromium');
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
@@ -105,6 +107,14 @@ t.before(async () => {
       wispjs.routeRequest(req, socket, head);
     });
     env.wispUrl = `ws://${HOST}:${await listen(scope, wispServer)}/`;
+
+    // The Worker relay in workerd, with the same allowlist and origin.
+    env.workerd = await startWorkerd({
+      RELAY_ALLOW: `localhost:${env.httpsPort} ${HOST}:${env.httpsPort} ${HOST}:${env.wasmPort}`,
+      RELAY_ORIGINS: env.origin,
+      RELAY_DOH: 'off', // the names allowed are exact: workerd resolves them itself
+    });
+    scope.defer(() => env.workerd.close());
 
     env.browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -251,6 +261,36 @@ test('through a Wisp server, a destination the server blocks: the page shows EAC
   assert.is(shown.pageState, 'error');
   assert.match(shown.error, 'EACCES');
   assert.match(shown.error, 'the destination is blocked by the server\'s policy (0x48 HostBlocked)');
+});
+
+test('through the relay\'s own Wisp mode: the page GETs https://localhost:PORT/ over a WispClient stream', async () => {
+  // localhost: the relay tries each address a name resolves to (::1, 127.0.0.1) in turn.
+  const shown = await runPage({ wisp: env.relay.url, relay: '', target: `localhost:${env.httpsPort}` });
+  assert.is(shown.pageState, 'done', `${shown.error}\n${shown.log}`);
+  assert.is(shown.via, `Wisp v2 (${env.relay.url})`);
+  assert.is(shown.body, `${marker} GET / localhost:${env.httpsPort} TLSv1.3`);
+});
+
+test('the Worker relay in workerd, ?target mode: the page GETs https://localhost:PORT/', async () => {
+  const shown = await runPage({ relay: env.workerd.url, target: `localhost:${env.httpsPort}` });
+  assert.is(shown.pageState, 'done', `${shown.error}\n${shown.log}\n${env.workerd.log()}`);
+  assert.is(shown.protocol, 'TLSv1.3');
+  assert.is(shown.authorized, 'verified for localhost');
+  assert.is(shown.body, `${marker} GET / localhost:${env.httpsPort} TLSv1.3`);
+});
+
+test('the Worker relay in workerd, Wisp: X25519MLKEM768 against an OpenSSL 3.5 server; its refusals reach the page', async () => {
+  const shown = await runPage({ wisp: env.workerd.url, relay: '', target: `${HOST}:${env.wasmPort}`, servername: 'localhost' });
+  assert.is(shown.pageState, 'done', `${shown.error}\n${shown.log}\n${env.workerd.log()}`);
+  assert.is(shown.via, `Wisp v2 (${env.workerd.url})`);
+  assert.is(shown.group, 'X25519MLKEM768');
+  assert.is(shown.body, `${marker} wasm server TLSv1.3 X25519MLKEM768`);
+  const blocked = await runPage({ wisp: env.workerd.url, relay: '', target: `${HOST}:9999` });
+  assert.is(blocked.pageState, 'error');
+  assert.match(blocked.error, 'EACCES');
+  assert.match(blocked.error, '0x48 HostBlocked');
+  const refused = await runPage({ relay: env.workerd.url, target: `${HOST}:9999` });
+  assert.is(refused['ws-close'], `4003 target ${HOST}:9999 is not allowed`);
 });
 
 test('the hand-run demo, examples/browser/serve.mjs, works as its README says', async () => {
