@@ -5,6 +5,7 @@
 #   binaryen .................. wasm-dis/wasm-opt, used by checks and size work
 #   openssl, gnutls-bin ....... real TLS peers for the interop tests
 #   chromium .................. the browser test (driven by playwright-core)
+#   websockify ................ a relay people already run: the relay test shows it works
 #   npm packages .............. TypeScript, esbuild, uvu, and Deno and Bun themselves
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +16,7 @@ command -v wasm-dis >/dev/null || need+=(binaryen)
 command -v openssl >/dev/null || need+=(openssl)
 command -v gnutls-serv >/dev/null || need+=(gnutls-bin)
 command -v chromium >/dev/null || need+=(chromium)
+command -v websockify >/dev/null || need+=(websockify)
 # apt-get source (openssl-src/fetch.sh) needs dpkg-dev to unpack nothing, but does need the keyring.
 [ -f /usr/share/keyrings/debian-archive-keyring.gpg ] || need+=(debian-archive-keyring)
 
