@@ -6,6 +6,7 @@
 // ENOTFOUND). Prints one JSON line, { port, url }, then answers commands on stdin, one a line:
 //   events     every event so far, as a JSON array
 //   calls      how many times each name was resolved, as a JSON object
+//   memory     process.memoryUsage() after a garbage collection (with node --expose-gc)
 // It exits when stdin ends, so it never outlives the test.
 import { createInterface } from 'node:readline';
 import process from 'node:process';
@@ -29,7 +30,10 @@ process.stdout.write(`${JSON.stringify({ port: relay.port, url: relay.url })}\n`
 const lines = createInterface({ input: process.stdin });
 lines.on('line', (line) => {
   const cmd = line.trim();
-  process.stdout.write(`${JSON.stringify(cmd === 'events' ? events : cmd === 'calls' ? calls : { error: `unknown command ${cmd}` })}\n`);
+  if (cmd === 'memory') globalThis.gc?.();
+  const answer = cmd === 'events' ? events : cmd === 'calls' ? calls : cmd === 'memory' ? process.memoryUsage()
+    : { error: `unknown command ${cmd}` };
+  process.stdout.write(`${JSON.stringify(answer)}\n`);
 });
 lines.on('close', async () => {
   await relay.close();
