@@ -126,9 +126,13 @@ export class RelayCore {
     return this.#active;
   }
 
-  /** The subprotocol to accept for a request: `wisp-v2` for a Wisp client that asks for it. */
+  /**
+   * The subprotocol to accept for a request: `wisp-v2` for a Wisp client that asks for it,
+   * else the first one offered (a browser fails a WebSocket whose server picks none of those
+   * it asked for, and epoxy-tls asks for a random one).
+   */
   static protocol(targets: string[], protocols: string[]): string | undefined {
-    return targets.length === 0 && protocols.includes(SUBPROTOCOL_V2) ? SUBPROTOCOL_V2 : undefined;
+    return targets.length === 0 && protocols.includes(SUBPROTOCOL_V2) ? SUBPROTOCOL_V2 : protocols[0];
   }
 
   /**

@@ -547,6 +547,20 @@ test('origins apply to Wisp WebSockets; malformed packets close the WebSocket (1
   assert.equal(await short.closed, { code: 1002, reason: 'malformed Wisp packet: shorter than its header' });
 });
 
+test('a client that asks for another subprotocol (epoxy-tls asks for a random one) gets it, and speaks Wisp v1', async (scope) => {
+  const port = await echoServer(scope);
+  const r = await startRelay(scope, { allow: [`${HOST}:${port}`] });
+  const ws = new WsWebSocket(r.url, ['4f1c2b7e-random']);
+  scope.defer(() => ws.terminate());
+  ws.on('error', () => {});
+  const first = await new Promise((resolve, reject) => {
+    ws.once('message', (data) => resolve(new Uint8Array(data)));
+    ws.once('close', (code) => reject(new Error(`closed ${code}`)));
+  });
+  assert.is(ws.protocol, '4f1c2b7e-random');
+  assert.is(first[0], 3, 'CONTINUE first: Wisp v1');
+});
+
 test('modes: a relay for ?target only refuses Wisp; one for Wisp only refuses ?target', async (scope) => {
   const port = await echoServer(scope);
   const targetOnly = await startRelay(scope, { allow: [`${HOST}:${port}`], modes: ['target'] });
