@@ -37,24 +37,10 @@
  * @module
  */
 import type { Transport, WebSocketLike } from './transports.js';
-
-// ------------------------------------------------------------ the wire format
-
-const CONNECT = 0x01;
-const DATA = 0x02;
-const CONTINUE = 0x03;
-const CLOSE = 0x04;
-const INFO = 0x05;
-const PACKET_NAMES: Record<number, string> = { 1: 'CONNECT', 2: 'DATA', 3: 'CONTINUE', 4: 'CLOSE', 5: 'INFO' };
-const STREAM_TCP = 0x01;
-const HEADER = 5; // type (u8) + stream id (u32 little-endian)
-
-const EXT_PASSWORD = 0x02;
-const EXT_KEY = 0x03;
-const EXT_MOTD = 0x04;
-
-const REASON_VOLUNTARY = 0x02;
-const REASON_CLIENT_ERROR = 0x81;
+import {
+  CLOSE, CONNECT, CONTINUE, DATA, EXT_KEY, EXT_MOTD, EXT_PASSWORD, extension, hex, HEADER, INFO, infoPayload, packet,
+  PACKET_NAMES, parseExtensions, REASON_CLIENT_ERROR, REASON_VOLUNTARY, STREAM_TCP, SUBPROTOCOL_V2, u32,
+} from './wisp-wire.js';
 
 /**
  * Each close reason of the protocol: its name in the specification's list, node's error code
@@ -78,19 +64,9 @@ const REASONS: Record<number, readonly [name: string, code: string, meaning: str
   0xc2: ['AuthMissingCredentials', 'ERR_WISP_AUTH_REQUIRED', 'the server requires credentials and none were sent'],
 };
 
-const hex = (n: number) => `0x${n.toString(16).padStart(2, '0')}`;
 const isIpLiteral = (host: string) => /^\d{1,3}(\.\d{1,3}){3}$/.test(host) || host.includes(':');
 const encoder = new TextEncoder();
 
-function packet(type: number, stream: number, payload: Uint8Array | number[] = []): Uint8Array {
-  const out = new Uint8Array(HEADER + payload.length);
-  out[0] = type;
-  new DataView(out.buffer).setUint32(1, stream, true);
-  out.set(payload, HEADER);
-  return out;
-}
-
-const u32 = (b: Uint8Array, at: number) => new DataView(b.buffer, b.byteOffset, b.byteLength).getUint32(at, true);
 
 // ------------------------------------------------------------ errors
 
@@ -377,7 +353,7 @@ class Session {
       const what = this.state === 'opening' ? 'did not open the WebSocket' : 'did not finish the Wisp handshake';
       this.fail(new WispError(`${this.label} ${what} within ${this.options.connectTimeout} ms`, { code: 'ETIMEDOUT' }), 1000);
     }, this.options.connectTimeout);
-    this.#open(this.options.version === 2 ? ['wisp-v2'] : []);
+    this.#open(this.options.version === 2 ? [SUBPROTOCOL_V2] : []);
   }
 
   get dead(): boolean {
@@ -566,18 +542,8 @@ class Session {
 
   /** The server's INFO (v2): parse its extensions, check authentication, answer with ours. */
   #info(payload: Uint8Array): void {
-    if (payload.length < 2) return this.#protocolError(`an INFO packet of ${payload.length} bytes (needs at least 2)`);
-    const extensions: Array<{ id: number; data: Uint8Array }> = [];
-    for (let i = 2; i < payload.length;) {
-      if (payload.length - i < 5) return this.#protocolError('an INFO packet whose last extension record is cut short');
-      const id = payload[i];
-      const len = u32(payload, i + 1);
-      if (len > payload.length - i - 5) {
-        return this.#protocolError(`an INFO packet whose extension ${hex(id)} claims ${len} bytes but has ${payload.length - i - 5}`);
-      }
-      extensions.push({ id, data: payload.subarray(i + 5, i + 5 + len) });
-      i += 5 + len;
-    }
+    const extensions = parseExtensions(payload);
+    if (typeof extensions === 'string') return this.#protocolError(extensions);
     const find = (id: number) => extensions.find((e) => e.id === id);
     const pw = find(EXT_PASSWORD);
     const key = find(EXT_KEY);
@@ -611,11 +577,7 @@ class Session {
       this.#sentCredentials = true;
     }
     if (motd) ours.push(extension(EXT_MOTD, new Uint8Array(0)));
-    const body = new Uint8Array(2 + ours.reduce((n, e) => n + e.length, 0));
-    body[0] = 2;
-    body[1] = 0;
-    let at = 2;
-    for (const e of ours) { body.set(e, at); at += e.length; }
+    const body = infoPayload(ours);
     try {
       this.#ws!.send(packet(INFO, 0, body));
     } catch (e) {
@@ -651,13 +613,6 @@ class Session {
   }
 }
 
-function extension(id: number, data: Uint8Array): Uint8Array {
-  const out = new Uint8Array(5 + data.length);
-  out[0] = id;
-  new DataView(out.buffer).setUint32(1, data.length, true);
-  out.set(data, 5);
-  return out;
-}
 
 // ------------------------------------------------------------ streams
 

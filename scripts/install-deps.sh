@@ -6,6 +6,7 @@
 #   openssl, gnutls-bin ....... real TLS peers for the interop tests
 #   chromium .................. the browser test (driven by playwright-core)
 #   nginx-light ............... the HTTP/1.1 and HTTP/2 server test/fetch.test.js fetches from
+#   websockify ................ a relay people already run: the relay test shows it works
 #   npm packages .............. TypeScript, esbuild, uvu, and Deno and Bun themselves
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +19,7 @@ command -v gnutls-serv >/dev/null || need+=(gnutls-bin)
 command -v chromium >/dev/null || need+=(chromium)
 # Started by the tests only (test/fetch-servers.mjs), with their own config, never as a service.
 [ -x /usr/sbin/nginx ] || need+=(nginx-light)
+command -v websockify >/dev/null || need+=(websockify)
 # apt-get source (openssl-src/fetch.sh) needs dpkg-dev to unpack nothing, but does need the keyring.
 [ -f /usr/share/keyrings/debian-archive-keyring.gpg ] || need+=(debian-archive-keyring)
 

@@ -6,6 +6,8 @@
 // closes every server, socket and WebSocket it made.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import https from 'node:https';
 import net from 'node:net';
 import tls from 'node:tls';
@@ -369,6 +371,38 @@ test('an HTTP request that is not a WebSocket upgrade gets 426', async (scope) =
   const res = await fetch(`http://${HOST}:${r.port}/`);
   assert.is(res.status, 426);
   assert.match(await res.text(), '?target=host:port');
+});
+
+test('websockify (Debian\'s) works as a relay: connect() through it gets the HTTPS response', async (scope) => {
+  const WEBSOCKIFY = '/usr/bin/websockify';
+  assert.ok(existsSync(WEBSOCKIFY), `${WEBSOCKIFY} is missing (scripts/install-deps.sh installs it)`);
+  const marker = `websockify-ok-${Math.random().toString(36).slice(2)}`;
+  const port = await httpsServer(scope, (req, res) => res.end(marker));
+  const wsPort = await freePort();
+  const child = spawn(WEBSOCKIFY, [`${HOST}:${wsPort}`, `${HOST}:${port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d) => { out += d; });
+  child.stderr.on('data', (d) => { out += d; });
+  scope.defer(() => new Promise((resolve) => {
+    if (child.exitCode !== null) return resolve();
+    child.on('exit', resolve);
+    child.kill('SIGTERM');
+  }));
+  // Ready once its port takes connections.
+  for (let up = false; !up;) {
+    if (child.exitCode !== null) throw new Error(`websockify exited: ${out}`);
+    up = await new Promise((resolve) => {
+      const s = net.connect(wsPort, HOST, () => { s.destroy(); resolve(true); });
+      s.on('error', () => resolve(false));
+    });
+    if (!up) await new Promise((res) => setTimeout(res, 50));
+  }
+  const secure = await connect(new WebSocketClient(`ws://${HOST}:${wsPort}/`), { servername: 'localhost', ca: CA });
+  scope.defer(() => secure.close());
+  assert.ok(secure.authorized);
+  await get(secure, 'localhost');
+  const response = await readAll(secure.readable);
+  assert.ok(response.endsWith(marker), response);
 });
 
 t.run();

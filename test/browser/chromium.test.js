@@ -1,7 +1,8 @@
 // The browser example in headless Chromium (Debian's /usr/bin/chromium, driven by
 // playwright-core): the page loads openssl.wasm from its bundle, runs TLS over a WebSocket to
-// the relay (dist/relay.js) or through a Wisp server (@mercuryworkshop/wisp-js, with the
-// package's WispClient), and GETs https://localhost:PORT/ from a local HTTPS server.
+// the relay (dist/relay.js), through a Wisp server (@mercuryworkshop/wisp-js, or the relay's
+// own Wisp mode, with the package's WispClient), or through the Worker relay
+// (dist/relay-worker.js) in workerd, and GETs https://localhost:PORT/ from a local HTTPS server.
 // Node runs the servers; everything listens on 127.0.0.1 with ephemeral ports, every test is
 // bounded by a timer, and the browser and every server are closed at the end.
 //   node test/run.js test/browser/chromium.test.js
@@ -9,7 +10,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import net from 'node:net';
@@ -23,9 +24,9 @@ import { createRelay } from '../../dist/relay.js';
 import { server as wispjs, logging as wispLogging } from '@mercuryworkshop/wisp-js/server';
 import { buildExample } from '../../examples/browser/build.mjs';
 import { build as esbuild } from 'esbuild';
-import { copyFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { freePort, guard as guardFor, HOST, listen, pem, Scope } from '../helpers.js';
+import { startWorkerd } from '../workerd.js';
 
 const t = suite('chromium');
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
@@ -120,6 +121,13 @@ t.before(async () => {
       createInterface({ input: fetchServers.stdout }).once('line', (l) => resolve(JSON.parse(l)));
       fetchServers.once('exit', (code) => reject(new Error(`fetch-servers.mjs exited (${code})`)));
     });
+    // The Worker relay in workerd, with the same allowlist and origin.
+    env.workerd = await startWorkerd({
+      RELAY_ALLOW: `localhost:${env.httpsPort} ${HOST}:${env.httpsPort} ${HOST}:${env.wasmPort}`,
+      RELAY_ORIGINS: env.origin,
+      RELAY_DOH: 'off', // the names allowed are exact: workerd resolves them itself
+    });
+    scope.defer(() => env.workerd.close());
 
     env.browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -298,6 +306,36 @@ test('fetch() in the page through a Wisp server: nginx over HTTP/2 and HTTP/1.1,
   } finally {
     await context.close();
   }
+});
+
+test('through the relay\'s own Wisp mode: the page GETs https://localhost:PORT/ over a WispClient stream', async () => {
+  // localhost: the relay tries each address a name resolves to (::1, 127.0.0.1) in turn.
+  const shown = await runPage({ wisp: env.relay.url, relay: '', target: `localhost:${env.httpsPort}` });
+  assert.is(shown.pageState, 'done', `${shown.error}\n${shown.log}`);
+  assert.is(shown.via, `Wisp v2 (${env.relay.url})`);
+  assert.is(shown.body, `${marker} GET / localhost:${env.httpsPort} TLSv1.3`);
+});
+
+test('the Worker relay in workerd, ?target mode: the page GETs https://localhost:PORT/', async () => {
+  const shown = await runPage({ relay: env.workerd.url, target: `localhost:${env.httpsPort}` });
+  assert.is(shown.pageState, 'done', `${shown.error}\n${shown.log}\n${env.workerd.log()}`);
+  assert.is(shown.protocol, 'TLSv1.3');
+  assert.is(shown.authorized, 'verified for localhost');
+  assert.is(shown.body, `${marker} GET / localhost:${env.httpsPort} TLSv1.3`);
+});
+
+test('the Worker relay in workerd, Wisp: X25519MLKEM768 against an OpenSSL 3.5 server; its refusals reach the page', async () => {
+  const shown = await runPage({ wisp: env.workerd.url, relay: '', target: `${HOST}:${env.wasmPort}`, servername: 'localhost' });
+  assert.is(shown.pageState, 'done', `${shown.error}\n${shown.log}\n${env.workerd.log()}`);
+  assert.is(shown.via, `Wisp v2 (${env.workerd.url})`);
+  assert.is(shown.group, 'X25519MLKEM768');
+  assert.is(shown.body, `${marker} wasm server TLSv1.3 X25519MLKEM768`);
+  const blocked = await runPage({ wisp: env.workerd.url, relay: '', target: `${HOST}:9999` });
+  assert.is(blocked.pageState, 'error');
+  assert.match(blocked.error, 'EACCES');
+  assert.match(blocked.error, '0x48 HostBlocked');
+  const refused = await runPage({ relay: env.workerd.url, target: `${HOST}:9999` });
+  assert.is(refused['ws-close'], `4003 target ${HOST}:9999 is not allowed`);
 });
 
 test('the hand-run demo, examples/browser/serve.mjs, works as its README says', async () => {
