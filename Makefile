@@ -20,7 +20,7 @@ deps:
 test: all
 	node test/all.mjs
 
-wasm: $(WASM_OUTPUTS)
+wasm: $(WASM_OUTPUTS) $(CHECK_OUTPUTS)
 
 # The package: compiled bindings and the module beside them, as `exports` in package.json names them.
 ROOTS_TS   := bindings/root-certificates.ts

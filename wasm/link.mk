@@ -77,3 +77,17 @@ endef
 $(foreach f,$(OPENSSL_FLAVORS),$(eval $(call wasm_flavor,$(f))))
 
 WASM_OUTPUTS := $(foreach f,$(OPENSSL_FLAVORS),$(WASM_OUT_$(f)) $(WASM_MANIFEST_$(f)))
+
+# Test-only modules (never in dist/): OpenSSL's EVP AEAD interface over each flavor's
+# libcrypto, its provider and the fast paths, for test/fast.test.js (wasm/fast/check/evp.c).
+define check_flavor
+CHECK_OUT_$(1) := wasm/build/fast-check-$(1).wasm
+$$(CHECK_OUT_$(1)): wasm/fast/check/evp.c $$(FAST_OBJECTS_$(1)) $$(FLAVOR_SOURCES_$(1)) $$(OPENSSL_LIBS_$(1)) wasm/link.mk
+	emcc $(SHIM_CFLAGS) -O2 $$(OPENSSL_INCLUDES_$(1)) $$(FLAVOR_INCLUDES_$(1)) -sSTANDALONE_WASM --no-entry \
+	  -sALLOW_MEMORY_GROWTH=1 -sFILESYSTEM=0 -sERROR_ON_UNDEFINED_SYMBOLS=1 \
+	  wasm/fast/check/evp.c $$(FAST_OBJECTS_$(1)) $$(FLAVOR_SOURCES_$(1)) $$(OPENSSL_BUILD_$(1))/libcrypto.a -o $$@
+endef
+
+$(foreach f,$(OPENSSL_FLAVORS),$(eval $(call check_flavor,$(f))))
+
+CHECK_OUTPUTS := $(foreach f,$(OPENSSL_FLAVORS),$(CHECK_OUT_$(f)))
