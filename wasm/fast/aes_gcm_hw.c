@@ -11,7 +11,7 @@
  * functions). GCM needs two more things, and both are set when a key is set, here:
  *   - the counter-mode function (ctx->ctr). OpenSSL's generic table leaves it NULL in a
  *     build without assembly, so GCM encrypts one block at a time through AES_encrypt;
- *     ow_aes_ctr32_encrypt_blocks runs four blocks side by side.
+ *     ow_aes_ctr32_encrypt_blocks runs eight blocks side by side.
  *   - GHASH. gcm128.c picks its multiplication in CRYPTO_gcm128_init (a static function, for
  *     the processor's carry-less multiply or, here, its 4-bit tables) and calls it through
  *     the three pointers in GCM128_CONTEXT.funcs. Setting those pointers after

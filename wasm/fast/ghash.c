@@ -30,6 +30,10 @@
  * branch on data. H's form in Htable is cleared with the rest of the context when OpenSSL
  * frees it (OPENSSL_clear_free in cipher_aes_gcm.c); the expanded copy of H this file makes
  * on the stack for each call is cleared before it returns.
+ *
+ * Speed, in V8 on x86-64 (bench/README.md): about 390 MB/s, against 305 MB/s for gcm128.c's
+ * 4-bit tables compiled the same way. Each block costs 72 i64x2.extmul (V8 makes each one
+ * two shuffles and a pmuludq) and about 350 other vector and scalar instructions.
  */
 #include <stddef.h>
 #include <stdint.h>
