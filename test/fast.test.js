@@ -88,6 +88,15 @@ function rng(seed) {
   };
 }
 
+if (runtime === 'node') {
+  t('wasm/fast/aes-tables.h is what aes-tables.mjs generates (which checks its model of aes.c against FIPS 197)', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const generated = execFileSync(process.execPath, [new URL('../wasm/fast/aes-tables.mjs', import.meta.url).pathname]);
+    const committed = readFileSync(new URL('../wasm/fast/aes-tables.h', import.meta.url));
+    assert.ok(generated.equals(committed), 'regenerate it: node wasm/fast/aes-tables.mjs > wasm/fast/aes-tables.h');
+  });
+}
+
 const wycheproof = JSON.parse(readFileSync(new URL('./fixtures/wycheproof-aes-gcm.json', import.meta.url), 'utf8'));
 
 for (const flavor of ['small', 'full']) {

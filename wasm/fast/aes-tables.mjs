@@ -127,7 +127,7 @@ const perm = (s, p) => p.map((i) => s[i]);
 // 1, 2, 3 rows, and those rotations applied after (Inv)ShiftRows, in one shuffle.
 const after = (first, then) => then.map((i) => first[i]);
 const shuffles = {
-  sr: SR, isr: ISR, rot1: ROT(1), sr_rot1: after(SR, ROT(1)), sr_rot3: after(SR, ROT(3)),
+  sr: SR, isr: ISR, rot1: ROT(1), rot2: ROT(2), rot3: ROT(3), sr_rot1: after(SR, ROT(1)), sr_rot3: after(SR, ROT(3)),
   isr_rot1: after(ISR, ROT(1)), isr_rot2: after(ISR, ROT(2)), isr_rot3: after(ISR, ROT(3)),
 };
 const xor = (a, b) => a.map((v, i) => v ^ b[i]);

@@ -168,8 +168,7 @@ static v128_t inv_mix_columns(v128_t k1)
     v128_t k2 = xtime(k1), k4 = xtime(k2), k8 = xtime(k4);
     v128_t e = XOR(XOR(k8, k4), k2), b = XOR(XOR(k8, k2), k1), d = XOR(XOR(k8, k4), k1), n = XOR(k8, k1);
 
-    return XOR(XOR(e, SHUF(b, AES_SH_ROT1)), XOR(SHUF(d, 2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13),
-                                                 SHUF(n, 3, 0, 1, 2, 7, 4, 5, 6, 11, 8, 9, 10, 15, 12, 13, 14)));
+    return XOR(XOR(e, SHUF(b, AES_SH_ROT1)), XOR(SHUF(d, AES_SH_ROT2), SHUF(n, AES_SH_ROT3)));
 }
 
 /*
