@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Benchmarks: openssl-wasm beside native node:tls (and node-forge and subtls where they can run),
+// Benchmarks: openssl-tls-wasm beside native node:tls (and node-forge and subtls where they can run),
 // in one process run. A benchmark, not a test: it asserts nothing.
 //
 //   node bench/run.mjs [--quick] [--json out.json] [--only sections] [--flavor small|full]
@@ -237,7 +237,7 @@ function makeRsaOnlyChain() {
   ca.publicKey = pki.setRsaPublicKey(caKey.key.n, caKey.key.e);
   ca.serialNumber = '01';
   validity(ca);
-  const caName = [{ name: 'commonName', value: 'openssl-wasm bench RSA root' }];
+  const caName = [{ name: 'commonName', value: 'openssl-tls-wasm bench RSA root' }];
   ca.setSubject(caName);
   ca.setIssuer(caName);
   ca.setExtensions([
@@ -327,7 +327,7 @@ const clients = {
   /** This package, through its high-level API (connect over a node:net socket). */
   wasm: {
     context: (o) => openssl.createSecureContext({
-      ca: o.ca ?? F.ca, groups: o.groups, ciphersuites: o.ciphersuites, ciphers: o.ciphers,
+      ca: o.ca ?? F.ca, ecdhCurve: o.ecdhCurve, ciphersuites: o.ciphersuites, ciphers: o.ciphers,
       minVersion: o.minVersion, maxVersion: o.maxVersion,
     }),
     async handshake(sock, ctx, { session } = {}) {
@@ -339,7 +339,7 @@ const clients = {
       const reader = conn.readable.getReader();
       const writer = conn.writable.getWriter();
       return {
-        info: () => ({ protocol: conn.protocol, cipher: conn.cipher?.name, group: conn.group, reused: conn.sessionReused }),
+        info: () => ({ protocol: conn.getProtocol(), cipher: conn.getCipher()?.name, group: conn.getEphemeralKeyInfo().name, reused: conn.isSessionReused() }),
         session: () => lastSession ?? conn.getSession(),
         send: (bytes) => writer.write(bytes),
         async recv(n) {
@@ -360,7 +360,7 @@ const clients = {
   /** node:tls (Node's own OpenSSL), with a context made once. */
   native: {
     context: (o) => tls.createSecureContext({
-      ca: o.ca ?? F.ca, ecdhCurve: o.groups,
+      ca: o.ca ?? F.ca, ecdhCurve: o.ecdhCurve,
       ciphers: [o.ciphersuites, o.ciphers].filter(Boolean).join(':') || undefined,
       minVersion: o.minVersion, maxVersion: o.maxVersion,
     }),
@@ -540,8 +540,8 @@ async function startServers() {
   const ports = {
     nativeEcdsa: await listen('native', nativeOpts(F.ecdsaChain, F.ecdsaKey)),
     nativeRsa: await listen('native', nativeOpts(F.rsaChain, F.rsaKey)),
-    wasmEcdsa: await listen('wasm', { cert: F.ecdsaChain, key: F.ecdsaKey, groups: 'X25519MLKEM768:X25519' }),
-    wasmRsa: await listen('wasm', { cert: F.rsaChain, key: F.rsaKey, groups: 'X25519MLKEM768:X25519' }),
+    wasmEcdsa: await listen('wasm', { cert: F.ecdsaChain, key: F.ecdsaKey, ecdhCurve: 'X25519MLKEM768:X25519' }),
+    wasmRsa: await listen('wasm', { cert: F.rsaChain, key: F.rsaKey, ecdhCurve: 'X25519MLKEM768:X25519' }),
     nativeRsaKx: rsaOnly && await listen('native', {
       cert: rsaOnly.cert, key: rsaOnly.key, minVersion: 'TLSv1', maxVersion: 'TLSv1.2', ciphers: 'AES128-SHA:@SECLEVEL=0',
     }),
@@ -555,13 +555,13 @@ async function handshakeBench(ports) {
   const rsaOnly = ports.rsaOnlyCa ? { ca: ports.rsaOnlyCa } : null;
 
   const cases = [
-    { name: 'TLS 1.3 X25519MLKEM768, ECDSA P-256 cert', port: ports.wasmEcdsa, server: 'wasm', opts: { groups: 'X25519MLKEM768' }, group: /MLKEM/i },
-    { name: 'TLS 1.3 X25519MLKEM768, RSA-2048 cert', port: ports.wasmRsa, server: 'wasm', opts: { groups: 'X25519MLKEM768' }, group: /MLKEM/i },
-    { name: 'TLS 1.3 X25519, ECDSA P-256 cert (wasm server, reference)', port: ports.wasmEcdsa, server: 'wasm', opts: { groups: 'X25519' } },
-    { name: 'TLS 1.3 X25519, ECDSA P-256 cert', port: ports.nativeEcdsa, opts: { groups: 'X25519' } },
-    { name: 'TLS 1.3 X25519, RSA-2048 cert', port: ports.nativeRsa, opts: { groups: 'X25519' } },
-    { name: 'TLS 1.3 resumed (ticket, psk_dhe_ke X25519), ECDSA', port: ports.nativeEcdsa, opts: { groups: 'X25519' }, resume: true },
-    { name: 'TLS 1.3 P-256, AES-128-GCM, ECDSA P-256 cert', port: ports.nativeEcdsa, opts: { groups: 'P-256', ciphersuites: 'TLS_AES_128_GCM_SHA256' }, subtls: true },
+    { name: 'TLS 1.3 X25519MLKEM768, ECDSA P-256 cert', port: ports.wasmEcdsa, server: 'wasm', opts: { ecdhCurve: 'X25519MLKEM768' }, group: /MLKEM/i },
+    { name: 'TLS 1.3 X25519MLKEM768, RSA-2048 cert', port: ports.wasmRsa, server: 'wasm', opts: { ecdhCurve: 'X25519MLKEM768' }, group: /MLKEM/i },
+    { name: 'TLS 1.3 X25519, ECDSA P-256 cert (wasm server, reference)', port: ports.wasmEcdsa, server: 'wasm', opts: { ecdhCurve: 'X25519' } },
+    { name: 'TLS 1.3 X25519, ECDSA P-256 cert', port: ports.nativeEcdsa, opts: { ecdhCurve: 'X25519' } },
+    { name: 'TLS 1.3 X25519, RSA-2048 cert', port: ports.nativeRsa, opts: { ecdhCurve: 'X25519' } },
+    { name: 'TLS 1.3 resumed (ticket, psk_dhe_ke X25519), ECDSA', port: ports.nativeEcdsa, opts: { ecdhCurve: 'X25519' }, resume: true },
+    { name: 'TLS 1.3 P-256, AES-128-GCM, ECDSA P-256 cert', port: ports.nativeEcdsa, opts: { ecdhCurve: 'P-256', ciphersuites: 'TLS_AES_128_GCM_SHA256' }, subtls: true },
     { name: 'TLS 1.2 RSA key exchange, AES128-SHA, all-RSA chain', port: ports.nativeRsaKx, opts: { maxVersion: 'TLSv1.2', ciphers: 'AES128-SHA', ca: rsaOnly?.ca }, forge: true },
   ];
   const mlkemNote = NOTE.mlkem();
@@ -573,7 +573,7 @@ async function handshakeBench(ports) {
   progress('warming up the wasm servers');
   for (const port of [ports.wasmEcdsa, ports.wasmRsa]) {
     for (const groups of ['X25519MLKEM768', 'X25519']) {
-      const ctx = clients.wasm.context({ groups });
+      const ctx = clients.wasm.context({ ecdhCurve: groups });
       for (let i = 0; i < (QUICK ? 30 : 100); i++) await timeHandshake('wasm', port, ctx);
       ctx.free();
     }
@@ -635,7 +635,7 @@ function duplexPair() {
   return [a, b];
 }
 
-/** Moves ciphertext between two low-level TlsConnections until both handshakes are done. */
+/** Moves ciphertext between two low-level TlsEngines until both handshakes are done. */
 function memHandshake(client, server) {
   for (let round = 0; round < 100; round++) {
     const c = client.handshakeDone ? 'done' : client.handshake();
@@ -673,13 +673,13 @@ async function memoryHandshakeBench() {
     const flags = { wasm: true, native: true };
     // wasm: client and server in one OpenSSL instance, through the low-level API.
     const w = await attempt('wasm in-memory (set-up)', () => {
-      const sctx = openssl.createSecureContext({ isServer: true, cert: certs[cert][0], key: certs[cert][1], groups: group });
-      const cctx = openssl.createSecureContext({ ca: F.ca, groups: group });
+      const sctx = openssl.createSecureContext({ isServer: true, cert: certs[cert][0], key: certs[cert][1], ecdhCurve: group });
+      const cctx = openssl.createSecureContext({ ca: F.ca, ecdhCurve: group });
       cleanup.push(() => { sctx.free(); cctx.free(); });
       let session;
       if (resume) {
-        const c = cctx.createConnection({ servername: 'localhost' });
-        const s = sctx.createConnection();
+        const c = cctx.createEngine({ servername: 'localhost' });
+        const s = sctx.createEngine();
         memHandshake(c, s);
         memReadTickets(c, s);
         session = c.getSession();
@@ -687,11 +687,11 @@ async function memoryHandshakeBench() {
       }
       return () => {
         const t0 = performance.now();
-        const c = cctx.createConnection({ servername: 'localhost', session });
-        const s = sctx.createConnection();
+        const c = cctx.createEngine({ servername: 'localhost', session });
+        const s = sctx.createEngine();
         memHandshake(c, s);
         const dt = performance.now() - t0;
-        if (resume && !c.sessionReused) flags.wasm = false;
+        if (resume && !c.negotiated().sessionReused) flags.wasm = false;
         c.free(); s.free();
         return dt;
       };
@@ -754,14 +754,14 @@ function warmUpWasm(ms) {
   const configs = [];
   for (const [cert, key] of certs) {
     for (const groups of ['X25519MLKEM768', 'X25519', 'P-256']) {
-      configs.push({ server: { cert, key, groups }, client: { groups } });
+      configs.push({ server: { cert, key, ecdhCurve: groups }, client: { ecdhCurve: groups } });
     }
   }
   for (const ciphersuites of ['TLS_AES_128_GCM_SHA256', 'TLS_AES_256_GCM_SHA384', 'TLS_CHACHA20_POLY1305_SHA256']) {
-    configs.push({ server: { cert: F.ecdsaChain, key: F.ecdsaKey }, client: { ciphersuites, groups: 'X25519' }, data: true });
+    configs.push({ server: { cert: F.ecdsaChain, key: F.ecdsaKey }, client: { ciphersuites, ecdhCurve: 'X25519' }, data: true });
   }
   for (const ciphers of ['ECDHE-ECDSA-AES128-GCM-SHA256', 'ECDHE-ECDSA-AES256-GCM-SHA384', 'ECDHE-ECDSA-CHACHA20-POLY1305']) {
-    configs.push({ server: { cert: F.ecdsaChain, key: F.ecdsaKey }, client: { ciphers, maxVersion: 'TLSv1.2', groups: 'X25519:P-256' }, data: true });
+    configs.push({ server: { cert: F.ecdsaChain, key: F.ecdsaKey }, client: { ciphers, maxVersion: 'TLSv1.2', ecdhCurve: 'X25519:P-256' }, data: true });
   }
   const ctxs = configs.map((c) => ({
     s: openssl.createSecureContext({ isServer: true, ...c.server }),
@@ -774,8 +774,8 @@ function warmUpWasm(ms) {
   let session;
   while (performance.now() - t0 < ms) {
     for (const x of ctxs) {
-      const c = x.c.createConnection({ servername: 'localhost', session: x === ctxs[1] ? session : undefined });
-      const s = x.s.createConnection();
+      const c = x.c.createEngine({ servername: 'localhost', session: x === ctxs[1] ? session : undefined });
+      const s = x.s.createEngine();
       memHandshake(c, s);
       memReadTickets(c, s);
       if (x === ctxs[1]) session = c.getSession();
@@ -813,9 +813,9 @@ async function recordCryptoBench() {
     const notes = {};
     const w = await attempt(`wasm record crypto ${suite}`, () => {
       const sctx = openssl.createSecureContext({ isServer: true, cert: F.ecdsaChain, key: F.ecdsaKey });
-      const cctx = openssl.createSecureContext({ ca: F.ca, ciphersuites: suite, groups: 'X25519' });
-      const c = cctx.createConnection({ servername: 'localhost' });
-      const s = sctx.createConnection();
+      const cctx = openssl.createSecureContext({ ca: F.ca, ciphersuites: suite, ecdhCurve: 'X25519' });
+      const c = cctx.createEngine({ servername: 'localhost' });
+      const s = sctx.createEngine();
       memHandshake(c, s);
       memReadTickets(c, s);
       const run = () => {
@@ -884,12 +884,12 @@ async function bulkBench(ports) {
   const H = 'Bulk throughput over loopback TCP, node:tls server (MB/s, 1 MB = 10^6 bytes)';
   const chunk = new Uint8Array(64 * 1024).map((_, i) => (i * 29 + 3) & 0xff);
   const suites = [
-    { name: 'TLS 1.3 TLS_AES_128_GCM_SHA256', opts: { groups: 'X25519', ciphersuites: 'TLS_AES_128_GCM_SHA256' }, subtls: true },
-    { name: 'TLS 1.3 TLS_AES_256_GCM_SHA384', opts: { groups: 'X25519', ciphersuites: 'TLS_AES_256_GCM_SHA384' } },
-    { name: 'TLS 1.3 TLS_CHACHA20_POLY1305_SHA256', opts: { groups: 'X25519', ciphersuites: 'TLS_CHACHA20_POLY1305_SHA256' } },
-    { name: 'TLS 1.2 ECDHE-ECDSA-AES128-GCM-SHA256', opts: { groups: 'X25519:P-256', maxVersion: 'TLSv1.2', ciphers: 'ECDHE-ECDSA-AES128-GCM-SHA256' } },
-    { name: 'TLS 1.2 ECDHE-ECDSA-AES256-GCM-SHA384', opts: { groups: 'X25519:P-256', maxVersion: 'TLSv1.2', ciphers: 'ECDHE-ECDSA-AES256-GCM-SHA384' } },
-    { name: 'TLS 1.2 ECDHE-ECDSA-CHACHA20-POLY1305', opts: { groups: 'X25519:P-256', maxVersion: 'TLSv1.2', ciphers: 'ECDHE-ECDSA-CHACHA20-POLY1305' } },
+    { name: 'TLS 1.3 TLS_AES_128_GCM_SHA256', opts: { ecdhCurve: 'X25519', ciphersuites: 'TLS_AES_128_GCM_SHA256' }, subtls: true },
+    { name: 'TLS 1.3 TLS_AES_256_GCM_SHA384', opts: { ecdhCurve: 'X25519', ciphersuites: 'TLS_AES_256_GCM_SHA384' } },
+    { name: 'TLS 1.3 TLS_CHACHA20_POLY1305_SHA256', opts: { ecdhCurve: 'X25519', ciphersuites: 'TLS_CHACHA20_POLY1305_SHA256' } },
+    { name: 'TLS 1.2 ECDHE-ECDSA-AES128-GCM-SHA256', opts: { ecdhCurve: 'X25519:P-256', maxVersion: 'TLSv1.2', ciphers: 'ECDHE-ECDSA-AES128-GCM-SHA256' } },
+    { name: 'TLS 1.2 ECDHE-ECDSA-AES256-GCM-SHA384', opts: { ecdhCurve: 'X25519:P-256', maxVersion: 'TLSv1.2', ciphers: 'ECDHE-ECDSA-AES256-GCM-SHA384' } },
+    { name: 'TLS 1.2 ECDHE-ECDSA-CHACHA20-POLY1305', opts: { ecdhCurve: 'X25519:P-256', maxVersion: 'TLSv1.2', ciphers: 'ECDHE-ECDSA-CHACHA20-POLY1305' } },
     { name: 'TLS 1.2 AES128-SHA (RSA key exchange, CBC)', opts: { maxVersion: 'TLSv1.2', ciphers: 'AES128-SHA' }, forge: true, rsaKx: true },
   ];
   const slowNote = footnote(`node-forge and subtls move ${S.slowBulkBytes / MiB} MiB per measurement (others: ${S.bulkBytes / MiB} MiB, median of ${S.bulkRepeats}), to keep the run short.`);
@@ -968,7 +968,7 @@ async function pingBench(ports) {
   const H = 'Round trip over an established connection, loopback TCP, node:tls echo server (µs)';
   const ping = concatBytes(header('P', 64), new Uint8Array(64).fill(7));
   const rows = [
-    { name: '64-byte ping/pong, TLS 1.3 AES-128-GCM', port: ports.nativeEcdsa, opts: { groups: 'P-256', ciphersuites: 'TLS_AES_128_GCM_SHA256' }, impls: ['wasm', 'native', 'subtls'] },
+    { name: '64-byte ping/pong, TLS 1.3 AES-128-GCM', port: ports.nativeEcdsa, opts: { ecdhCurve: 'P-256', ciphersuites: 'TLS_AES_128_GCM_SHA256' }, impls: ['wasm', 'native', 'subtls'] },
     { name: '64-byte ping/pong, TLS 1.2 AES128-SHA (RSA kx)', port: ports.nativeRsaKx, opts: { maxVersion: 'TLSv1.2', ciphers: 'AES128-SHA', ca: ports.rsaOnlyCa }, impls: ['wasm', 'native', 'forge'] },
   ];
   for (const row of rows) {
@@ -1020,8 +1020,8 @@ async function heapBench() {
     const sctx = sInst.createSecureContext({ isServer: true, cert: F.ecdsaChain, key: F.ecdsaKey });
     // One warm-up pair, so that lazily made tables (groups, ciphers, error strings) are counted in the baseline.
     {
-      const c = cctx.createConnection({ servername: 'localhost' });
-      const s = sctx.createConnection();
+      const c = cctx.createEngine({ servername: 'localhost' });
+      const s = sctx.createEngine();
       memHandshake(c, s);
       memReadTickets(c, s);
       c.free(); s.free();
@@ -1030,8 +1030,8 @@ async function heapBench() {
     const s0 = sInst.heapUsed();
     const pairs = [];
     for (let i = 0; i < N; i++) {
-      const c = cctx.createConnection({ servername: 'localhost' });
-      const s = sctx.createConnection();
+      const c = cctx.createEngine({ servername: 'localhost' });
+      const s = sctx.createEngine();
       memHandshake(c, s);
       pairs.push([c, s]);
     }
@@ -1040,7 +1040,7 @@ async function heapBench() {
     for (const [c, s] of pairs) memReadTickets(c, s);
     const c2 = cInst.heapUsed();
     const s2 = sInst.heapUsed();
-    const group = pairs[0][0].group;
+    const group = pairs[0][0].negotiated().group;
     const cMem = cInst.memorySize;
     for (const [c, s] of pairs) { c.free(); s.free(); }
     const c3 = cInst.heapUsed();
@@ -1094,7 +1094,7 @@ function esbuild(entry, outfile, extraArgs = []) {
 async function sizeBench() {
   const H = 'Download size, what a browser loads (KB, 1 KB = 1000 bytes)';
   progress('sizes');
-  const tmp = mkdtempSync(`${os.tmpdir()}/openssl-wasm-bench-`);
+  const tmp = mkdtempSync(`${os.tmpdir()}/openssl-tls-wasm-bench-`);
   const out = { wasm: {}, native: {}, forge: {}, subtls: {} };
   const notes = {};
   try {
@@ -1225,7 +1225,7 @@ function cell(row, impl) {
 }
 
 function table() {
-  const cols = ['measurement', 'unit', 'openssl-wasm', 'node:tls', 'ratio', 'node-forge', 'subtls'];
+  const cols = ['measurement', 'unit', 'openssl-tls-wasm', 'node:tls', 'ratio', 'node-forge', 'subtls'];
   const lines = [];
   let section = null;
   const rows = [];
@@ -1251,7 +1251,7 @@ function table() {
 
 // ------------------------------------------------------------------ main
 
-progress(`openssl-wasm benchmarks (${machine.mode}) on ${machine.cpu}, ${machine.cores} cores, node ${machine.node}`);
+progress(`openssl-tls-wasm benchmarks (${machine.mode}) on ${machine.cpu}, ${machine.cores} cores, node ${machine.node}`);
 if (['handshake', 'memory', 'bulk', 'crypto', 'ping'].some(want)) {
   progress('warming up the wasm instance');
   const warmed = warmUpWasm(Number(process.env.BENCH_WARMUP_MS ?? (QUICK ? 1500 : 4000)));
@@ -1277,12 +1277,12 @@ if (ticksAtStart && ticksAtEnd) {
   machine.otherProcessesCpuShare = total > 0 ? Math.max(0, Math.round((others / total) * 1000) / 1000) : null;
 }
 const head = [
-  `openssl-wasm benchmarks, ${machine.mode} run, ${machine.date}`,
+  `openssl-tls-wasm benchmarks, ${machine.mode} run, ${machine.date}`,
   `machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB; node ${machine.node} (node:tls = OpenSSL ${machine.nodeOpenSSL}); wasm: ${machine.wasmOpenSSL}, ${FLAVOR} flavor`,
   `node-forge ${machine.forge ?? 'not installed'}; subtls ${machine.subtls ?? 'not installed'}; run took ${elapsed.toFixed(0)} s; ` +
     `other processes used ${machine.otherProcessesCpuShare == null ? 'an unknown share' : `${(machine.otherProcessesCpuShare * 100).toFixed(0)}%`} of the machine's CPU meanwhile`,
   ...(machine.otherProcessesCpuShare > 0.1 ? ['WARNING: the machine was busy with other work during the run: absolute figures are inflated and noisier; the implementations were measured taking turns, so ratios suffer less.'] : []),
-  'ratio = openssl-wasm / node:tls (for ms, µs, KiB: lower is better; for MB/s, conns: higher is better). node-forge and subtls cells show (their value / node:tls).',
+  'ratio = openssl-tls-wasm / node:tls (for ms, µs, KiB: lower is better; for MB/s, conns: higher is better). node-forge and subtls cells show (their value / node:tls).',
   'Clients run in the main thread; every server runs in one worker thread of the same process (2 threads sharing the machine\'s cores).',
   '',
 ];

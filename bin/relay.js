@@ -1,12 +1,12 @@
 #!/usr/bin/env node
-// openssl-wasm-relay: a WebSocket-to-TCP relay for TLS from browsers (see dist/relay.js).
-//   openssl-wasm-relay --port 8080 --allow localhost:8443 [--allow host:port ...] [--host 127.0.0.1]
+// openssl-tls-wasm-relay: a WebSocket-to-TCP relay for TLS from browsers (see dist/relay.js).
+//   openssl-tls-wasm-relay --port 8080 --allow localhost:8443 [--allow host:port ...] [--host 127.0.0.1]
 import { parseArgs } from 'node:util';
 import process from 'node:process';
 
-const USAGE = `usage: openssl-wasm-relay --allow HOST:PORT [--allow HOST:PORT ...] [options]
+const USAGE = `usage: openssl-tls-wasm-relay --allow HOST:PORT [--allow HOST:PORT ...] [options]
 
-Relays WebSocket connections to TCP, so that a browser page can run TLS (openssl-wasm's
+Relays WebSocket connections to TCP, so that a browser page can run TLS (openssl-tls-wasm's
 connect()) to a server. The page opens  ws://HOST:PORT/?target=TARGET_HOST:TARGET_PORT
 and the relay connects only to targets listed with --allow. It never sees plaintext.
 
@@ -22,7 +22,7 @@ options:
 
 /** A usage error: what is wrong, the first line of the usage, and exit status 2. */
 function fail(message) {
-  process.stderr.write(`openssl-wasm-relay: ${message}\n${USAGE.split('\n')[0]}\n(--help for more)\n`);
+  process.stderr.write(`openssl-tls-wasm-relay: ${message}\n${USAGE.split('\n')[0]}\n(--help for more)\n`);
   process.exit(2);
 }
 
@@ -55,7 +55,7 @@ let createRelay;
 try {
   ({ createRelay } = await import('../dist/relay.js'));
 } catch (e) {
-  process.stderr.write(`openssl-wasm-relay: cannot load dist/relay.js (run \`make\` first?): ${e.message}\n`);
+  process.stderr.write(`openssl-tls-wasm-relay: cannot load dist/relay.js (run \`make\` first?): ${e.message}\n`);
   process.exit(1);
 }
 
@@ -76,11 +76,11 @@ try {
   });
 } catch (e) {
   if (e instanceof TypeError) fail(e.message.replace(/^(allow|path|port|origins):/, (_, o) => `--${o === 'origins' ? 'origin' : o}:`));
-  process.stderr.write(`openssl-wasm-relay: ${e.code === 'EADDRINUSE' ? `port ${port} is in use` : e.message}\n`);
+  process.stderr.write(`openssl-tls-wasm-relay: ${e.code === 'EADDRINUSE' ? `port ${port} is in use` : e.message}\n`);
   process.exit(1);
 }
 
-process.stdout.write(`openssl-wasm-relay listening on ${relay.url}\n`);
+process.stdout.write(`openssl-tls-wasm-relay listening on ${relay.url}\n`);
 for (const target of args.allow) process.stdout.write(`  allowed: ${relay.url}?target=${target}\n`);
 if (!args.origin) {
   process.stdout.write('  note: any web page open in a browser that can reach the relay may use it; restrict pages with --origin\n');

@@ -5,10 +5,10 @@
  * few WASI/env functions answered here.
  * @module
  */
-import { SHIM_FUNCTIONS, type ShimExports } from './abi.js';
+import { PRODUCTION_SIGNATURES, Status, type ShimExports } from './abi.js';
 import { TlsError } from './errors.js';
 import { Heap } from './memory.js';
-import { drainErrors } from './openssl-errors.js';
+import { drainErrors } from './native.js';
 
 /** Where the module's bytes come from. */
 export type WasmSource =
@@ -186,6 +186,7 @@ function loadError(what: string, cause: unknown): TlsError {
 const WASI_ESUCCESS = 0;
 const WASI_EBADF = 8;
 const WASI_EINVAL = 28;
+const WASI_EIO = 29;
 const WASI_ENOSYS = 52;
 const MAX_RANDOM_CHUNK = 65536; // crypto.getRandomValues' limit per call
 
@@ -193,14 +194,21 @@ const MAX_RANDOM_CHUNK = 65536; // crypto.getRandomValues' limit per call
  * The module's imports. `memory()` is late-bound: the memory is the module's own export.
  */
 function imports(mod: WebAssembly.Module, memory: () => WebAssembly.Memory, now: () => number,
-                 random: (out: Uint8Array) => void, virtualClock: boolean) {
+                 random: (out: Uint8Array) => void, virtualClock: boolean, entropyFailure: { last?: unknown }) {
   const view = () => new DataView(memory().buffer);
   const start = now();
   const wasi: Record<string, (...a: never[]) => unknown> = {
     random_get(ptr: number, len: number): number {
-      // Entropy for OpenSSL's seed source (wasm/seed.c); a throw here fails the DRBG, never weakens it.
-      random(new Uint8Array(memory().buffer, ptr, len));
-      return WASI_ESUCCESS;
+      // Entropy for OpenSSL's seed source (wasm/shim/entropy.c). A host source that throws must
+      // not unwind through OpenSSL's frames: it is an I/O error, which fails the DRBG (never
+      // weakens it), and the host's error is kept for the message.
+      try {
+        random(new Uint8Array(memory().buffer, ptr, len));
+        return WASI_ESUCCESS;
+      } catch (e) {
+        entropyFailure.last = e;
+        return WASI_EIO;
+      }
     },
     clock_time_get(id: number, _precision: bigint, out: number): number {
       let ns: bigint;
@@ -274,27 +282,35 @@ export async function instantiate(options: LoadOptions = {}): Promise<Instance> 
     return exports.memory;
   };
   let inst: WebAssembly.Instance;
+  const entropyFailure: { last?: unknown } = {};
   try {
     inst = await WebAssembly.instantiate(mod, imports(mod, memory, options.now ?? Date.now,
-      entropySource(options.entropy), options.now !== undefined));
+      entropySource(options.entropy), options.now !== undefined, entropyFailure));
   } catch (e) {
     throw loadError('instantiating', e);
   }
   exports = inst.exports as unknown as ShimExports;
-  const missing = SHIM_FUNCTIONS.filter((f) => typeof (exports as unknown as Record<string, unknown>)[f] !== 'function');
+  const missing = Object.keys(PRODUCTION_SIGNATURES)
+    .filter((f) => typeof (exports as unknown as Record<string, unknown>)[f] !== 'function');
   if (missing.length > 0) {
     throw new TlsError(`openssl.wasm does not match these bindings: missing ${missing.join(', ')}`, { code: 'ERR_WASM_LOAD' });
   }
   exports._initialize?.();
   const heap = new Heap(exports);
-  if (exports.ow_init() !== 1) {
-    const errors = drainErrors(exports, heap);
+  const version = heap.cstring(exports.ow_openssl_version()) ?? 'OpenSSL';
+  const flavor = heap.cstring(exports.ow_flavor()) as Flavor;
+  if (exports.ow_init() !== Status.OK) {
+    const errors = drainErrors({ exports, heap, flavor, version });
+    const host = entropyFailure.last;
+    if (host !== undefined) {
+      throw new TlsError(`OpenSSL failed to initialize: the entropy source failed: ${host instanceof Error ? host.message : String(host)}`,
+        { errors, code: 'ERR_OPENSSL_ENTROPY', cause: host });
+    }
     const why = errors.map((e) => e.reason).filter(Boolean).join('; ') || 'unknown error';
     throw new TlsError(`OpenSSL failed to initialize: ${why}`, { errors, code: 'ERR_OPENSSL_INIT' });
   }
-  const flavor = heap.cstring(exports.ow_flavor()) as Flavor;
   if (wantFlavor !== undefined && flavor !== wantFlavor) {
     throw new TlsError(`cannot load openssl.wasm: asked for the '${wantFlavor}' flavor, but this module is the '${flavor}' flavor`, { code: 'ERR_WASM_LOAD' });
   }
-  return { exports, heap, flavor, version: heap.cstring(exports.ow_openssl_version()) ?? 'OpenSSL' };
+  return { exports, heap, flavor, version };
 }

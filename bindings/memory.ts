@@ -9,7 +9,7 @@
  *   first when it may have held a secret (keys, passphrases, plaintext).
  * @module
  */
-import { NULL, type BytePtr, type CStr, type ShimExports } from './abi.js';
+import { NULL, type BytePtr, type CStr, type Owned, type OutPtr, type Pointer, type ShimExports } from './abi.js';
 import { TlsError } from './errors.js';
 
 const utf8Encoder = new TextEncoder();
@@ -35,24 +35,47 @@ export class Heap {
     return this.#view;
   }
 
-  /** A 32-bit little-endian integer at `p` (wasm is little-endian). */
+  /** An unsigned 32-bit little-endian integer at `p` (wasm is little-endian). */
   u32(p: number): number {
+    return this.i32(p) >>> 0;
+  }
+
+  /** A signed 32-bit little-endian integer at `p`. */
+  i32(p: number): number {
     const m = this.u8();
-    return (m[p] | (m[p + 1] << 8) | (m[p + 2] << 16) | (m[p + 3] << 24)) >>> 0;
+    return m[p] | (m[p + 1] << 8) | (m[p + 2] << 16) | (m[p + 3] << 24);
   }
 
   /** Allocates `n` bytes; throws rather than hand back NULL. */
-  alloc(n: number): BytePtr {
+  alloc(n: number): Owned<'uint8_t'> {
     const p = this.#x.ow_malloc(n);
     if (p === NULL) throw outOfMemory(n);
     return p;
   }
 
-  /** Frees `p`, wiping `wipe` bytes of it first (0 for data that is not secret). */
-  free(p: number, wipe = 0): void {
+  /** Frees memory the caller owns, wiping `wipe` bytes of it first (0 for data that is not secret). */
+  free(p: Owned<string>, wipe = 0): void {
     if (p === NULL) return;
     if (wipe > 0) this.#x.ow_cleanse(p, wipe);
     this.#x.ow_free(p);
+  }
+
+  /** Copies `n` owned bytes out of wasm memory, then frees them (wiped first when `secret`). */
+  takeBytes(p: Owned<'uint8_t'>, n: number, secret: boolean): Uint8Array {
+    try {
+      return this.copyOut(p, n);
+    } finally {
+      this.free(p, secret ? n : 0);
+    }
+  }
+
+  /** Reads an owned NUL-terminated string, then frees it; null for NULL. */
+  takeString(p: Owned<'char'>): string | null {
+    try {
+      return this.cstring(p);
+    } finally {
+      this.free(p);
+    }
   }
 
   /**
@@ -65,12 +88,12 @@ export class Heap {
   }
 
   /** Copies `n` bytes out of wasm memory at `p` into a new array that JS owns. */
-  copyOut(p: number, n: number): Uint8Array {
+  copyOut(p: Pointer<string>, n: number): Uint8Array {
     return this.u8().slice(p, p + n);
   }
 
   /** Reads a NUL-terminated UTF-8 string; null for a NULL pointer. */
-  cstring(p: CStr | number): string | null {
+  cstring(p: CStr): string | null {
     if (p === NULL) return null;
     const m = this.u8();
     let end = p;
@@ -86,7 +109,7 @@ export class Heap {
     const p = this.alloc(bytes.length);
     try {
       this.u8().set(bytes, p);
-      return fn(p, bytes.length);
+      return fn(p as BytePtr, bytes.length);
     } finally {
       this.free(p, secret ? bytes.length : 0);
     }
@@ -108,12 +131,15 @@ export class Heap {
     }
   }
 
-  /** Runs `fn` with `words` zeroed 32-bit out-parameters; returns its result and their values. */
-  withOut<T>(words: number, fn: (p: number) => T): [T, number[]] {
+  /**
+   * Runs `fn` with `words` zeroed 32-bit out-parameters (the first at `p`, the next at `p + 4`,
+   * ...); returns its result and their values.
+   */
+  withOut<T>(words: number, fn: (p: OutPtr) => T): [T, number[]] {
     const p = this.alloc(words * 4);
     try {
       this.u8().fill(0, p, p + words * 4);
-      const r = fn(p);
+      const r = fn(p as number as OutPtr);
       const out: number[] = [];
       for (let i = 0; i < words; i++) out.push(this.u32(p + i * 4));
       return [r, out];
@@ -135,4 +161,15 @@ export function toBytes(data: string | ArrayBufferView | ArrayBuffer): Uint8Arra
   if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   if (data instanceof ArrayBuffer) return new Uint8Array(data);
   throw new TypeError('expected a string, an ArrayBuffer or an ArrayBufferView');
+}
+
+/** The chunks, one after another, in one new array. */
+export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, b) => n + b.length, 0));
+  let i = 0;
+  for (const b of parts) {
+    out.set(b, i);
+    i += b.length;
+  }
+  return out;
 }

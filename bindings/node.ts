@@ -6,7 +6,7 @@
  * ```ts
  * import https from 'node:https';
  * import net from 'node:net';
- * import { connectDuplex } from 'openssl-wasm/node';
+ * import { connectDuplex } from 'openssl-tls-wasm/node';
  *
  * https.get('https://example.com/', {
  *   createConnection: () => connectDuplex(net.connect(443, 'example.com'), { servername: 'example.com' }),
@@ -15,23 +15,24 @@
  * @module
  */
 import { Duplex } from 'node:stream';
-import { connect, type ConnectOptions, type SecureConnection } from './tls.js';
+import { connect, type ConnectOptions, type PeerCertificate, type TlsStream } from './tls.js';
 import type { TransportLike } from './transports.js';
 
 /** A Duplex over a TLS connection, with the parts of `tls.TLSSocket` that callers look at. */
 export class TlsDuplex extends Duplex {
   /** Set once the handshake is done. */
-  secureConnection: SecureConnection | undefined;
+  secureConnection: TlsStream | undefined;
   readonly encrypted = true;
   connecting = true;
   #reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
   #writer: WritableStreamDefaultWriter<Uint8Array> | undefined;
   #reading = false;
-  readonly #ready: Promise<SecureConnection>;
+  readonly #ready: Promise<TlsStream>;
 
-  constructor(pending: Promise<SecureConnection>) {
+  /** A Duplex over a TLS stream, or one being established (writes wait for the handshake). */
+  constructor(pending: TlsStream | Promise<TlsStream>) {
     super({ allowHalfOpen: false });
-    this.#ready = pending.then((tls) => {
+    this.#ready = Promise.resolve(pending).then((tls) => {
       this.secureConnection = tls;
       this.#reader = tls.readable.getReader();
       this.#writer = tls.writable.getWriter();
@@ -76,19 +77,29 @@ export class TlsDuplex extends Duplex {
     tls.close().then(() => cb(err), () => cb(err));
   }
 
+  // tls.TLSSocket's accessors, answered by the TLS stream once the handshake is done.
   /** e.g. 'TLSv1.3', as `tlsSocket.getProtocol()`. */
-  getProtocol(): string | null { return this.secureConnection?.protocol ?? null; }
+  getProtocol(): string | null { return this.secureConnection?.getProtocol() ?? null; }
   /** As `tlsSocket.getCipher()`. */
-  getCipher() { return this.secureConnection?.cipher ?? null; }
+  getCipher() { return this.secureConnection?.getCipher() ?? null; }
+  /** As `tlsSocket.getEphemeralKeyInfo()`. */
+  getEphemeralKeyInfo() { return this.secureConnection?.getEphemeralKeyInfo() ?? {}; }
   /** As `tlsSocket.alpnProtocol`. */
   get alpnProtocol(): string | false { return this.secureConnection?.alpnProtocol ?? false; }
   /** As `tlsSocket.authorized`. */
   get authorized(): boolean { return this.secureConnection?.authorized ?? false; }
   /** As `tlsSocket.authorizationError`. */
   get authorizationError(): string | null { return this.secureConnection?.authorizationError ?? null; }
+  /** As `tlsSocket.servername`. */
+  get servername(): string | null { return this.secureConnection?.servername ?? null; }
   /** The latest session, as `tlsSocket.getSession()`. */
   getSession(): Uint8Array | undefined { return this.secureConnection?.getSession(); }
-  isSessionReused(): boolean { return this.secureConnection?.sessionReused ?? false; }
+  /** As `tlsSocket.isSessionReused()`. */
+  isSessionReused(): boolean { return this.secureConnection?.isSessionReused() ?? false; }
+  /** As `tlsSocket.getPeerCertificate(detailed)`. */
+  getPeerCertificate(detailed = false): PeerCertificate | Record<string, never> {
+    return this.secureConnection?.getPeerCertificate(detailed) ?? {};
+  }
 
   // What http and other socket users call on sockets; meaningless above TLS, so no-ops.
   setTimeout(ms: number, cb?: () => void): this {
@@ -104,12 +115,8 @@ export class TlsDuplex extends Duplex {
 /**
  * Starts a TLS client connection over `transport` and returns a Duplex at once; writes wait
  * for the handshake, and a failed handshake destroys the Duplex with the {@link TlsError}.
+ * (To wrap a connection already made, e.g. one a server accepted: `new TlsDuplex(tls)`.)
  */
 export function connectDuplex(transport: TransportLike, options: ConnectOptions = {}): TlsDuplex {
   return new TlsDuplex(connect(transport, options));
-}
-
-/** A Duplex over an established connection (or one being established). */
-export function toDuplex(tls: SecureConnection | Promise<SecureConnection>): TlsDuplex {
-  return new TlsDuplex(Promise.resolve(tls));
 }

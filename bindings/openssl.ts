@@ -3,8 +3,10 @@
  * own memory, error queue, random generator and clock.
  * @module
  */
+import { describeCertificate, type CertificateInfo } from './certificate.js';
 import { SecureContext, type SecureContextOptions } from './context.js';
 import { instantiate, type Flavor, type Instance, type LoadOptions } from './loader.js';
+import { TrustStore, rootStore, type CertificateInput } from './store.js';
 
 export class OpenSSL {
   readonly #inst: Instance;
@@ -31,9 +33,40 @@ export class OpenSSL {
     return this.#inst.version;
   }
 
-  /** A client or server configuration; see {@link SecureContextOptions}. */
+  /**
+   * A client or server configuration; see {@link SecureContextOptions}.
+   *
+   * @example
+   * ```ts
+   * using server = openssl.createSecureContext({ isServer: true, cert: chainPem, key: keyPem });
+   * using client = openssl.createSecureContext({ ca: caPem });
+   * ```
+   */
   createSecureContext(options: SecureContextOptions = {}): SecureContext {
     return new SecureContext(this.#inst, options);
+  }
+
+  /** A set of CA certificates that many contexts of this instance share (pass it as `ca`). */
+  createTrustStore(certificates: readonly CertificateInput[]): TrustStore {
+    return new TrustStore(this.#inst, certificates);
+  }
+
+  /**
+   * The bundled Mozilla root certificates as a shared store, loaded and parsed on first use:
+   * what `connect()` trusts when no `ca` is given.
+   *
+   * @example
+   * ```ts
+   * const ctx = openssl.createSecureContext({ ca: await openssl.rootStore() });
+   * ```
+   */
+  rootStore(): Promise<TrustStore> {
+    return rootStore(this.#inst);
+  }
+
+  /** A DER certificate as OpenSSL reads it, in the shape of node's `getPeerCertificate()`. */
+  describeCertificate(der: Uint8Array): CertificateInfo {
+    return describeCertificate(this.#inst, der);
   }
 
   /** Which build of the module this instance runs: `'small'` (the default) or `'full'`. */

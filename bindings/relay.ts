@@ -7,7 +7,7 @@
  * modules).
  *
  * ```ts
- * import { createRelay } from 'openssl-wasm/relay';
+ * import { createRelay } from 'openssl-tls-wasm/relay';
  * const relay = await createRelay({ port: 8080, allow: ['example.com:443'] });
  * // in the browser: connect(new WebSocket('ws://127.0.0.1:8080/?target=example.com:443'), { servername: 'example.com' })
  * ```

@@ -4,7 +4,7 @@
  * promise) and node:tls's option names.
  *
  * ```ts
- * import { connect } from 'openssl-wasm';
+ * import { connect } from 'openssl-tls-wasm';
  * const tls = await connect(socketOrWebSocket, { servername: 'example.com', ALPNProtocols: ['http/1.1'] });
  * const writer = tls.writable.getWriter();
  * await writer.write(new TextEncoder().encode('GET / HTTP/1.1\r\nHost: example.com\r\n\r\n'));
@@ -12,19 +12,19 @@
  * ```
  * @module
  */
-import type { StorePtr } from './abi.js';
-import { SecureContext, type SecureContextOptions } from './context.js';
-import type { CipherInfo, TlsConnection, TlsMessageEvent } from './connection.js';
+import { describeCertificate, type CertificateInfo } from './certificate.js';
+import type { SecureContext, SecureContextOptions } from './context.js';
+import type { CipherInfo, Negotiated, TlsEngine, TlsMessageEvent } from './engine.js';
 import { TlsError, type TlsAlert } from './errors.js';
 import { getOpenSSL, OpenSSL } from './openssl.js';
 import { toTransport, transportClosed, type Transport, type TransportLike } from './transports.js';
 
-/** What `checkServerIdentity` is given about the server's certificate. */
-export interface PeerCertificate {
-  /** The leaf as DER. */
-  readonly raw: Uint8Array;
-  /** Its subjectAltName as node:tls prints it, e.g. 'DNS:localhost, IP Address:127.0.0.1'. */
-  readonly subjectaltname: string | undefined;
+/**
+ * The peer's certificate as node's `getPeerCertificate()` returns it; with `detailed`, each
+ * links to its issuer's (`issuerCertificate`), a self-signed root to itself.
+ */
+export interface PeerCertificate extends CertificateInfo {
+  readonly issuerCertificate?: PeerCertificate;
 }
 
 export interface ConnectOptions extends SecureContextOptions {
@@ -42,7 +42,7 @@ export interface ConnectOptions extends SecureContextOptions {
    * Checks the server's identity after the handshake instead of OpenSSL's built-in name
    * check; return an Error to refuse the connection. The chain is still verified.
    */
-  checkServerIdentity?: (hostname: string, cert: PeerCertificate) => Error | undefined;
+  checkServerIdentity?: (hostname: string, cert: CertificateInfo) => Error | undefined;
   /** The OpenSSL instance to use; defaults to the shared one. */
   openssl?: OpenSSL;
   /** Bytes buffered between OpenSSL and the transport in each direction (default 17 KiB). */
@@ -60,31 +60,22 @@ export interface ServerOptions extends SecureContextOptions {
   onkeylog?: (line: string) => void;
 }
 
-/** Per instance: the bundled roots, parsed once into a store every default client context shares. */
-const rootStores = new WeakMap<OpenSSL, StorePtr>();
-
-async function defaultRootStore(openssl: OpenSSL): Promise<StorePtr> {
-  let store = rootStores.get(openssl);
-  if (store === undefined) {
-    // Loaded on first use, so that programs that bring their own `ca` don't carry 220 KB of PEM.
-    const { rootCertificates } = await import('./root-certificates.js');
-    const inst = openssl.instance;
-    store = inst.exports.ow_store_new();
-    if (store === 0) throw new TlsError('out of wasm memory creating the root store', { code: 'ERR_WASM_OUT_OF_MEMORY' });
-    const pem = new TextEncoder().encode(rootCertificates.join('\n'));
-    const n = inst.heap.withBytes(pem, false, (p, len) => inst.exports.ow_store_add(store!, p, len));
-    if (n !== rootCertificates.length) throw new TlsError(`loading the bundled root certificates: ${n} of ${rootCertificates.length}`);
-    rootStores.set(openssl, store);
-  }
-  return store;
-}
-
 /**
  * Connects as a TLS client over `transport` and resolves once the handshake is done. Rejects
  * with a {@link TlsError} when it fails (certificate, alert, transport closed). Without `ca`,
- * Mozilla's root certificates are trusted (`rootCertificates`).
+ * Mozilla's root certificates are trusted (`openssl.rootStore()`).
+ *
+ * @example
+ * ```ts
+ * import net from 'node:net';
+ * import { connect } from 'openssl-tls-wasm';
+ *
+ * const tls = await connect(net.connect(443, 'example.com'), { servername: 'example.com' });
+ * console.log(tls.getProtocol(), tls.getCipher()?.name, tls.authorized);
+ * await tls.close();
+ * ```
  */
-export async function connect(transport: TransportLike, options: ConnectOptions = {}): Promise<SecureConnection> {
+export async function connect(transport: TransportLike, options: ConnectOptions = {}): Promise<TlsStream> {
   // Adapt the transport first, before any await, so that nothing it reports (a WebSocket's
   // close code and reason, say) happens before anyone listens.
   const t = toTransport(transport);
@@ -97,14 +88,15 @@ export async function connect(transport: TransportLike, options: ConnectOptions 
   }
 }
 
-async function connectOver(transport: Transport, options: ConnectOptions): Promise<SecureConnection> {
+async function connectOver(transport: Transport, options: ConnectOptions): Promise<TlsStream> {
   const openssl = options.openssl ?? await getOpenSSL();
   const owned = options.secureContext === undefined;
-  const ctx = options.secureContext
-    ?? new SecureContext(openssl.instance, { ...options, isServer: false }, options.ca === undefined ? await defaultRootStore(openssl) : undefined);
-  let conn: TlsConnection;
+  const ctx = options.secureContext ?? openssl.createSecureContext({
+    ...options, isServer: false, ca: options.ca ?? await openssl.rootStore(),
+  });
+  let engine: TlsEngine;
   try {
-    conn = ctx.createConnection({
+    engine = ctx.createEngine({
       servername: options.servername,
       host: options.host,
       session: options.session,
@@ -114,41 +106,76 @@ async function connectOver(transport: Transport, options: ConnectOptions): Promi
       onkeylog: options.onkeylog,
     });
   } finally {
-    if (owned) ctx.free(); // the connection keeps what it needs
+    if (owned) ctx.free(); // the engine keeps what it needs
   }
-  const tls = new SecureConnection(conn, transport, options);
+  const tls = new TlsStream(engine, transport, options);
   await tls.handshake();
   return tls;
 }
 
-/** A TLS server configuration: accept connections over any transport with one shared context. */
+/**
+ * A TLS server: one context serves every connection it accepts over any transport, so sessions
+ * made by one connection can be resumed by the next (TLS 1.3 tickets and TLS 1.2 session IDs).
+ * Made by {@link createServer}.
+ */
 export class TlsServer {
-  readonly secureContext: SecureContext;
+  readonly #ctx: SecureContext;
   readonly #options: ServerOptions;
 
+  /** @internal Use {@link createServer}. */
   constructor(context: SecureContext, options: ServerOptions) {
-    this.secureContext = context;
+    this.#ctx = context;
     this.#options = options;
   }
 
-  /** Runs the server side of the handshake over `transport`; resolves when it is done. */
-  async accept(transport: TransportLike): Promise<SecureConnection> {
+  /**
+   * Runs the server side of the handshake over `transport`; resolves when it is done.
+   *
+   * @example
+   * ```ts
+   * net.createServer(async (socket) => {
+   *   const tls = await server.accept(socket);
+   *   await tls.readable.pipeTo(tls.writable);    // echo
+   * }).listen(8443);
+   * ```
+   */
+  async accept(transport: TransportLike): Promise<TlsStream> {
+    if (!this.#ctx.alive) {
+      throw Object.assign(new Error('the server is closed'), { code: 'ERR_SERVER_NOT_RUNNING' });
+    }
     const { bufferSize, onmessage, onkeylog } = this.#options;
-    const conn = this.secureContext.createConnection({ bufferSize, onmessage, onkeylog });
-    const tls = new SecureConnection(conn, toTransport(transport), {});
+    const engine = this.#ctx.createEngine({ bufferSize, onmessage, onkeylog });
+    const tls = new TlsStream(engine, toTransport(transport), {});
     await tls.handshake();
     return tls;
   }
 
-  /** Frees the context; connections already accepted keep working. */
+  /** Stops accepting: later `accept()` calls fail. Connections already accepted go on. Idempotent. */
   close(): void {
-    this.secureContext.free();
+    this.#ctx.free();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
   }
 }
 
 /**
- * A TLS server. One context serves every connection, so sessions made by one connection can
- * be resumed by the next (TLS 1.3 tickets and TLS 1.2 session IDs).
+ * A TLS server with one context for every connection it accepts.
+ *
+ * @example
+ * ```ts
+ * import net from 'node:net';
+ * import { createServer } from 'openssl-tls-wasm';
+ *
+ * const server = await createServer({ cert: chainPem, key: keyPem, ALPNProtocols: ['http/1.1'] });
+ * net.createServer(async (socket) => {
+ *   const tls = await server.accept(socket);
+ *   const writer = tls.writable.getWriter();
+ *   await writer.write(new TextEncoder().encode(`hello over ${tls.getProtocol()}\n`));
+ *   await writer.close();
+ * }).listen(8443, '127.0.0.1');
+ * ```
  */
 export async function createServer(options: ServerOptions): Promise<TlsServer> {
   const openssl = options.openssl ?? await getOpenSSL();
@@ -164,10 +191,13 @@ function disconnected(cause?: TlsError): TlsError {
 }
 
 /**
- * An established (or establishing) TLS connection over a transport. Plaintext is read from
- * `readable` and written to `writable`; `closed` settles when the connection is over.
+ * A TLS connection over a transport, established (or being established) by {@link connect} or
+ * {@link TlsServer.accept}. Plaintext is read from `readable` and written to `writable`;
+ * `closed` settles when the connection is over. What was negotiated is read with node:tls's
+ * accessors (`getProtocol()`, `getCipher()`, `authorized`, ...), which keep answering after the
+ * connection has closed. `await using` closes it.
  */
-export class SecureConnection {
+export class TlsStream {
   /** Decrypted bytes from the peer; ends at the peer's close_notify. */
   readonly readable: ReadableStream<Uint8Array>;
   /** Bytes to encrypt and send; closing it sends close_notify. */
@@ -175,7 +205,7 @@ export class SecureConnection {
   /** Resolves when the connection has closed cleanly; rejects with the error that ended it. */
   readonly closed: Promise<void>;
 
-  readonly #conn: TlsConnection;
+  readonly #conn: TlsEngine;
   readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
   readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
   readonly #options: ConnectOptions;
@@ -190,6 +220,7 @@ export class SecureConnection {
   #sessions = 0;
   #lastSession: Uint8Array | undefined;
   #info: Negotiated | undefined;
+  #peerChain: Uint8Array[] = [];
   #flushTimer: ReturnType<typeof setTimeout> | undefined;
   #resolveClosed!: () => void;
   #rejectClosed!: (e: Error) => void;
@@ -197,7 +228,7 @@ export class SecureConnection {
   #writeController: WritableStreamDefaultController | undefined;
 
   /** @internal Use {@link connect} or {@link TlsServer.accept}. */
-  constructor(conn: TlsConnection, transport: Transport, options: ConnectOptions) {
+  constructor(conn: TlsEngine, transport: Transport, options: ConnectOptions) {
     this.#conn = conn;
     this.#options = options;
     this.#writer = transport.writable.getWriter();
@@ -220,8 +251,8 @@ export class SecureConnection {
     });
   }
 
-  /** The low-level connection, for anything not exposed here. */
-  get connection(): TlsConnection {
+  /** The low-level engine, for anything not exposed here (freed once the connection closes). */
+  get engine(): TlsEngine {
     return this.#conn;
   }
 
@@ -255,7 +286,9 @@ export class SecureConnection {
         try {
           chunk = await this.#reader.read();
         } catch (e) {
-          throw this.#failure ?? new TlsError(`the transport failed: ${e instanceof Error ? e.message : e}`, { code: 'ECONNRESET', cause: e });
+          // Keep the transport's own code (a Wisp stream's ECONNREFUSED, say), as node:tls does.
+          const code = typeof (e as { code?: unknown })?.code === 'string' ? (e as { code: string }).code : 'ECONNRESET';
+          throw this.#failure ?? new TlsError(`the transport failed: ${e instanceof Error ? e.message : e}`, { code, cause: e });
         }
         if (chunk.done) {
           this.#transportEnded = true;
@@ -292,6 +325,8 @@ export class SecureConnection {
     if (this.#finished) return;
     this.#finished = true;
     if (this.#flushTimer !== undefined) clearTimeout(this.#flushTimer);
+    // The last word on what happened (alerts, close_notify) outlives the engine.
+    if (this.#conn.alive) this.#info = this.#conn.negotiated();
     this.#conn.free();
     if (err) this.#rejectClosed(err);
     else this.#resolveClosed();
@@ -325,13 +360,9 @@ export class SecureConnection {
         await this.#flush();
         if (r === 'want-read' && !(await this.#fill())) throw disconnected();
       }
+      this.#peerChain = this.#conn.peerCertificates();
       this.#checkIdentity();
-      const c = this.#conn;
-      this.#info = {
-        protocol: c.protocol, cipher: c.cipher, group: c.group, alpnProtocol: c.alpnProtocol,
-        authorized: c.authorized, authorizationError: c.authorizationError, servername: c.servername,
-        sessionReused: c.sessionReused, peerCertificates: c.peerCertificates(),
-      };
+      this.#info = this.#conn.negotiated();
       this.#checkSessions();
       // A client's last flight waits one turn of the event loop, so that the first
       // application data written right after connect() leaves in the same transport write.
@@ -350,8 +381,8 @@ export class SecureConnection {
     const check = this.#options.checkServerIdentity;
     if (!check || this.#options.rejectUnauthorized === false) return;
     const hostname = this.#options.host ?? this.#options.servername ?? '';
-    const raw = this.#conn.peerCertificates()[0];
-    const err = check(hostname, { raw, subjectaltname: this.#conn.peerSubjectAltName ?? undefined });
+    const leaf = this.#conn.peerCertificate();
+    const err = leaf === undefined ? new TlsError('the server sent no certificate') : check(hostname, leaf);
     if (err) throw err;
   }
 
@@ -461,27 +492,73 @@ export class SecureConnection {
     await this.#closeTransport();
   }
 
-  // ------------------------------------------------------------ what was negotiated
-  // Read at the end of the handshake, so they stay available after the connection closes.
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
 
-  /** e.g. 'TLSv1.3'; null before the handshake. */
-  get protocol(): string | null { return this.#info?.protocol ?? null; }
-  /** The cipher, as node's getCipher(). */
-  get cipher(): CipherInfo | null { return this.#info?.cipher ?? null; }
-  /** The key-exchange group, e.g. 'X25519MLKEM768'. */
-  get group(): string | null { return this.#info?.group ?? null; }
-  /** The ALPN protocol, or false. */
+  // ------------------------------------------------------------ what was negotiated
+  // node:tls's accessors, read from the engine's snapshot (taken at the end of the handshake
+  // and again when the connection ends), so they keep answering after it closes.
+
+  /** e.g. 'TLSv1.3'; null before the handshake (node's `getProtocol()`). */
+  getProtocol(): string | null { return this.#info?.protocol ?? null; }
+  /** The cipher (node's `getCipher()`); null before the handshake. */
+  getCipher(): CipherInfo | null { return this.#info?.cipher ?? null; }
+  /**
+   * The key exchange, as node's `getEphemeralKeyInfo()`: `{ name }` with OpenSSL's group name
+   * (e.g. 'X25519MLKEM768', 'x25519'); empty before the handshake.
+   */
+  getEphemeralKeyInfo(): { name?: string } {
+    const group = this.#info?.group;
+    return group ? { name: group } : {};
+  }
+  /** The ALPN protocol, or false (node's `alpnProtocol`). */
   get alpnProtocol(): string | false { return this.#info?.alpnProtocol ?? false; }
-  /** True when the peer's certificate verified. */
+  /** True when the peer's certificate verified (node's `authorized`). */
   get authorized(): boolean { return this.#info?.authorized ?? false; }
-  /** Why the peer is not authorized (node's code), or null. */
+  /** Why the peer is not authorized, as node's code, or null (node's `authorizationError`). */
   get authorizationError(): string | null { return this.#info?.authorizationError ?? null; }
   /** The SNI name (server side: what the client asked for). */
   get servername(): string | null { return this.#info?.servername ?? null; }
-  /** True when this connection resumed a session. */
-  get sessionReused(): boolean { return this.#info?.sessionReused ?? false; }
-  /** The peer's certificates as DER, leaf first. */
-  peerCertificates(): Uint8Array[] { return this.#info?.peerCertificates.slice() ?? []; }
+  /** True when this connection resumed a session (node's `isSessionReused()`). */
+  isSessionReused(): boolean { return this.#info?.sessionReused ?? false; }
+  /** The last alert this side sent; kept after the connection closes. */
+  get alertSent(): TlsAlert | undefined { return this.#live()?.alertSent; }
+  /** The last alert the peer sent; kept after the connection closes. */
+  get alertReceived(): TlsAlert | undefined { return this.#live()?.alertReceived; }
+
+  /** The engine's state now while it lives, else the last snapshot. */
+  #live(): Negotiated | undefined {
+    return this.#conn.alive ? this.#conn.negotiated() : this.#info;
+  }
+
+  /** The peer's certificates as DER, leaf first, as it sent them. */
+  peerCertificates(): Uint8Array[] { return this.#peerChain.map((c) => c.slice()); }
+
+  /**
+   * The peer's certificate as node's `getPeerCertificate()` returns it (an empty object when
+   * there is none); with `detailed`, linked to its issuers through `issuerCertificate`.
+   *
+   * @example
+   * ```ts
+   * const cert = tls.getPeerCertificate();
+   * console.log(cert.subject.CN, cert.valid_to, cert.fingerprint256);
+   * ```
+   */
+  getPeerCertificate(detailed = false): PeerCertificate | Record<string, never> {
+    if (this.#peerChain.length === 0) return {};
+    const openssl = this.#conn.instance;
+    const chain: PeerCertificate[] = (detailed ? this.#peerChain : this.#peerChain.slice(0, 1))
+      .map((der) => ({ ...describeCertificate(openssl, der) }));
+    if (detailed) {
+      chain.forEach((c, i) => {
+        const next = chain[i + 1] ?? (c.issuerText === c.subjectText ? c : undefined);
+        if (next) (c as { issuerCertificate?: PeerCertificate }).issuerCertificate = next;
+      });
+    }
+    return chain[0];
+  }
+
   /**
    * The newest session, to pass as `session` to a later `connect()`; undefined until the
    * server has sent one (with TLS 1.3, after some data has been read).
@@ -490,19 +567,4 @@ export class SecureConnection {
     if (this.#conn.alive) this.#checkSessions();
     return this.#lastSession ?? (this.#conn.alive ? this.#conn.getSession() : undefined);
   }
-  /** The last alert sent and received, if the connection is still open. */
-  get alertSent(): TlsAlert | undefined { return this.#conn.alive ? this.#conn.alertSent : undefined; }
-  get alertReceived(): TlsAlert | undefined { return this.#conn.alive ? this.#conn.alertReceived : undefined; }
-}
-
-interface Negotiated {
-  protocol: string | null;
-  cipher: CipherInfo | null;
-  group: string | null;
-  alpnProtocol: string | false;
-  authorized: boolean;
-  authorizationError: string | null;
-  servername: string | null;
-  sessionReused: boolean;
-  peerCertificates: Uint8Array[];
 }

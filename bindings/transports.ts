@@ -145,7 +145,10 @@ export function fromSocket(socket: SocketLike, { highWaterMark = DEFAULT_HIGH_WA
 
 const WS_CONNECTING = 0;
 const WS_OPEN = 1;
+const WS_CLOSING = 2;
 const WS_CLOSED = 3;
+/** How long {@link fromWebSocket} waits for a WebSocket to open, by default. */
+const DEFAULT_CONNECT_TIMEOUT = 10_000;
 
 /**
  * A WebSocket as a transport: binary frames carry ciphertext both ways. A text frame is an
@@ -153,31 +156,67 @@ const WS_CLOSED = 3;
  * code other than 1000 (normal) errors the readable with the code and reason, so a relay's
  * refusal reaches the caller. Sending waits while `bufferedAmount` is above `highWaterMark`.
  *
+ * A WebSocket that has not opened within `connectTimeout` milliseconds (default 10000) fails
+ * both streams with `ETIMEDOUT` and is closed. That covers a server that never answers the
+ * upgrade, and WebSocket polyfills whose `readyState` is not one of the four standard values
+ * (wisp-js's `WispWebSocket` reports `undefined`): such a socket counts as open only once its
+ * `open` event has been seen.
+ *
  * The WebSocket API cannot pause receiving, so the reading side's backpressure must come from
  * the other end (the relay pauses its TCP socket while the WebSocket is backed up).
+ *
+ * @example
+ * ```ts
+ * const transport = fromWebSocket(new WebSocket('wss://relay.example/?target=example.com:443'), { connectTimeout: 5000 });
+ * const tls = await connect(transport, { servername: 'example.com' });
+ * ```
  */
-export function fromWebSocket(ws: WebSocketLike, { highWaterMark = DEFAULT_HIGH_WATER_MARK } = {}): Transport {
+export function fromWebSocket(ws: WebSocketLike, {
+  highWaterMark = DEFAULT_HIGH_WATER_MARK, connectTimeout = DEFAULT_CONNECT_TIMEOUT,
+}: { highWaterMark?: number; connectTimeout?: number } = {}): Transport {
   ws.binaryType = 'arraybuffer';
   let closeError: Error | undefined;
   let ended = false;
+  let readController: ReadableStreamDefaultController<Uint8Array> | undefined;
+  // The state as the events tell it, for sockets whose readyState says nothing useful.
+  const initial = ws.readyState;
+  let open = initial === WS_OPEN;
+  let closing = initial === WS_CLOSING || initial === WS_CLOSED;
+  const isClosing = () => closing || ws.readyState === WS_CLOSING || ws.readyState === WS_CLOSED;
   // The close event carries the code and reason (a relay's refusal, say); while the socket is
   // CLOSING it has not arrived yet, so failures wait for it rather than say less.
   const closedEvent = new Promise<Error>((resolve) => {
-    if (ws.readyState === WS_CLOSED) resolve(transportClosed('the WebSocket is already closed'));
-    else ws.addEventListener('close', (ev) => resolve(closeReason(ev)), { once: true });
+    if (initial === WS_CLOSED) resolve(transportClosed('the WebSocket is already closed'));
+    else ws.addEventListener('close', (ev) => { closing = true; resolve(closeReason(ev)); }, { once: true });
   });
+  let timer: ReturnType<typeof setTimeout> | undefined;
   const opened = new Promise<void>((resolve, reject) => {
-    if (ws.readyState === WS_OPEN) return resolve();
-    if (ws.readyState !== WS_CONNECTING) return void closedEvent.then(reject);
-    ws.addEventListener('open', () => resolve(), { once: true });
-    void closedEvent.then(reject);
+    if (open) return resolve();
+    void closedEvent.then((e) => { clearTimeout(timer); reject(e); });
+    if (closing) return;
+    ws.addEventListener('open', () => { open = true; clearTimeout(timer); resolve(); }, { once: true });
+    timer = setTimeout(() => {
+      if (open || closing) return;
+      const state = initial === WS_CONNECTING ? 'still connecting'
+        : `its readyState, ${String(initial)}, is not one of the WebSocket states 0 to 3, and no open event came (a polyfill?)`;
+      const err = Object.assign(new Error(`the WebSocket did not open within ${connectTimeout} ms (${state})`), { code: 'ETIMEDOUT' });
+      closeError = err;
+      reject(err);
+      if (!ended) {
+        ended = true;
+        try { readController?.error(err); } catch {}
+      }
+      try { ws.close(); } catch {}
+    }, connectTimeout);
   });
   opened.catch(() => {});
 
   const readable = new ReadableStream<Uint8Array>({
     start(controller) {
+      readController = controller;
       ws.addEventListener('message', (ev) => {
         if (ended) return;
+        open = true; // a socket that delivers a message is open, whatever its readyState says
         if (typeof ev.data === 'string') {
           ended = true;
           controller.error(new TypeError('the WebSocket sent a text frame; TLS needs binary frames'));
@@ -190,6 +229,7 @@ export function fromWebSocket(ws: WebSocketLike, { highWaterMark = DEFAULT_HIGH_
         if (data) controller.enqueue(data);
       });
       ws.addEventListener('close', (ev) => {
+        clearTimeout(timer);
         if (ended) return;
         ended = true;
         if (ev.code === 1000 || ev.code === 1005) controller.close();
@@ -198,6 +238,7 @@ export function fromWebSocket(ws: WebSocketLike, { highWaterMark = DEFAULT_HIGH_
     },
     cancel() {
       ended = true;
+      clearTimeout(timer);
       ws.close(1000);
     },
   });
@@ -205,16 +246,18 @@ export function fromWebSocket(ws: WebSocketLike, { highWaterMark = DEFAULT_HIGH_
   const writable = new WritableStream<Uint8Array>({
     async write(chunk) {
       await opened;
-      if (ws.readyState !== WS_OPEN) throw closeError ?? await closedEvent;
+      if (isClosing()) throw closeError ?? await closedEvent;
       ws.send(chunk);
-      while (ws.bufferedAmount > highWaterMark && ws.readyState === WS_OPEN) {
+      while (ws.bufferedAmount > highWaterMark && !isClosing()) {
         await new Promise((r) => setTimeout(r, 5));
       }
     },
     close() {
+      clearTimeout(timer);
       ws.close(1000);
     },
     abort() {
+      clearTimeout(timer);
       ws.close(1000);
     },
   }, byteLength(highWaterMark));

@@ -3,20 +3,102 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
+import process from 'node:process';
 import { OpenSSL, TlsError } from '../dist/index.js';
 import { hasWasmSimd } from '../dist/loader.js';
-import { SHIM_FUNCTIONS } from '../dist/abi.js';
-import { runtime } from './helpers.js';
+import { PRODUCTION_SIGNATURES, TESTING_SIGNATURES } from '../dist/abi.js';
+import { pem, runtime } from './helpers.js';
+import { Link } from '../dist/testing/index.js';
 
 const t = suite('abi');
 const wasmUrl = new URL('../dist/openssl.wasm', import.meta.url);
 const wasmBytes = readFileSync(wasmUrl);
 const manifest = JSON.parse(readFileSync(new URL('../dist/manifest.json', import.meta.url), 'utf8'));
 
-t('every ow_ export of the module is in the bindings, and the other way round', () => {
-  const mod = new WebAssembly.Module(wasmBytes);
-  const exported = WebAssembly.Module.exports(mod).map((e) => e.name).filter((n) => n.startsWith('ow_')).sort();
-  assert.equal(exported, [...SHIM_FUNCTIONS].sort());
+/**
+ * Each exported function's signature as the module itself declares it, read from the binary's
+ * type, import, function and export sections: { name: 'params:result' }, i for i32, j for i64,
+ * f for f64, g for f32 (the generator writes the same alphabet from wasm/abi.h).
+ */
+function exportSignatures(bytes) {
+  let pos = 8;
+  const u8 = () => bytes[pos++];
+  const leb = () => {
+    let v = 0, shift = 0, b;
+    do { b = u8(); v += (b & 0x7f) * 2 ** shift; shift += 7; } while (b & 0x80);
+    return v;
+  };
+  const name = () => { const n = leb(); const s = new TextDecoder().decode(bytes.subarray(pos, pos + n)); pos += n; return s; };
+  const kind = (b) => ({ 0x7f: 'i', 0x7e: 'j', 0x7d: 'g', 0x7c: 'f', 0x7b: 'v' })[b] ?? '?';
+  const types = [];
+  const funcTypes = []; // type index of every function, imported ones first
+  const exports = [];
+  while (pos < bytes.length) {
+    const id = u8();
+    const size = leb();
+    const end = pos + size;
+    if (id === 1) {
+      for (let n = leb(); n > 0; n--) {
+        u8(); // 0x60, a function type
+        const params = Array.from({ length: leb() }, () => kind(u8())).join('');
+        const results = Array.from({ length: leb() }, () => kind(u8())).join('');
+        types.push(`${params}:${results}`);
+      }
+    } else if (id === 2) {
+      for (let n = leb(); n > 0; n--) {
+        name(); name();
+        const k = u8();
+        if (k === 0) funcTypes.push(leb());
+        else if (k === 1) { u8(); const f = u8(); leb(); if (f & 1) leb(); }
+        else if (k === 2) { const f = u8(); leb(); if (f & 1) leb(); }
+        else { u8(); u8(); }
+      }
+    } else if (id === 3) {
+      for (let n = leb(); n > 0; n--) funcTypes.push(leb());
+    } else if (id === 7) {
+      for (let n = leb(); n > 0; n--) {
+        const nm = name();
+        const k = u8();
+        const index = leb();
+        if (k === 0) exports.push([nm, index]);
+      }
+    }
+    pos = end;
+  }
+  return Object.fromEntries(exports.filter(([n]) => n.startsWith('ow_')).map(([n, i]) => [n, types[funcTypes[i]]]));
+}
+
+for (const [file, expected] of [
+  ['openssl.wasm', PRODUCTION_SIGNATURES],
+  ['openssl-full.wasm', PRODUCTION_SIGNATURES],
+  ['openssl-testing.wasm', { ...PRODUCTION_SIGNATURES, ...TESTING_SIGNATURES }],
+  ['openssl-testing-full.wasm', { ...PRODUCTION_SIGNATURES, ...TESTING_SIGNATURES }],
+]) {
+  t(`${file} exports exactly the functions wasm/abi.h declares for it, with their signatures`, () => {
+    const actual = exportSignatures(readFileSync(new URL(`../dist/${file}`, import.meta.url)));
+    assert.equal(Object.keys(actual).sort(), Object.keys(expected).sort());
+    for (const [fn, sig] of Object.entries(expected)) assert.is(actual[fn], sig, fn);
+  });
+}
+
+t('the production modules carry no test PKI', () => {
+  for (const file of ['openssl.wasm', 'openssl-full.wasm']) {
+    const mod = new WebAssembly.Module(readFileSync(new URL(`../dist/${file}`, import.meta.url)));
+    const pki = WebAssembly.Module.exports(mod).map((e) => e.name).filter((n) => /^ow_(key|cert)_/.test(n));
+    assert.equal(pki, [], file);
+  }
+});
+
+t('the signature reader sees a prototype change: one parameter more is a different signature', () => {
+  // A module exporting ow_conn_feed(i32, i32, i32, i32) -> i32, one parameter more than the header's.
+  const mod = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0,
+    1, 9, 1, 0x60, 4, 0x7f, 0x7f, 0x7f, 0x7f, 1, 0x7f, // type: (i32 x4) -> i32
+    3, 2, 1, 0, // one function of type 0
+    7, 16, 1, 12, ...new TextEncoder().encode('ow_conn_feed'), 0, 0, // export it
+    10, 6, 1, 4, 0, 65, 0, 11]); // body: i32.const 0
+  const actual = exportSignatures(mod);
+  assert.is(actual.ow_conn_feed, 'iiii:i');
+  assert.is.not(actual.ow_conn_feed, PRODUCTION_SIGNATURES.ow_conn_feed);
 });
 
 t('the module imports only what the loader answers: WASI basics, no file system or sockets', () => {
@@ -110,19 +192,24 @@ t('a module that is not this build is refused by name', async () => {
 
 t('OpenSSL takes its time from the host clock', async () => {
   // A clock set in 2020 makes the 2020-2021 test certificate valid for this instance only.
-  const { pem, handshake } = await import('./helpers.js');
   const o = await OpenSSL.load({ now: () => Date.UTC(2020, 5, 1) });
   const s = o.createSecureContext({ isServer: true, cert: pem('expired-chain.pem'), key: pem('expired.key') });
   const c = o.createSecureContext({ ca: pem('ca.pem') });
-  const client = c.createConnection({ servername: 'localhost' });
-  const server = s.createConnection();
-  handshake(client, server);
-  assert.ok(client.authorized);
+  const client = c.createEngine({ servername: 'localhost' });
+  const server = s.createEngine();
+  new Link(client, server).handshake();
+  assert.ok(client.negotiated().authorized);
   for (const x of [client, server, s, c]) x.free();
 });
 
-t(`runs in ${runtime}`, () => {
-  assert.ok(['node', 'deno', 'bun'].includes(runtime));
+t(`runs in ${runtime}: the runtime test/all.mjs asked for, at a version the package supports`, () => {
+  // test/all.mjs names the runtime of each run; a binary that is not the runtime it claims to
+  // be (a shim that runs node, say) would otherwise pass every suite as another runtime.
+  const asked = process.env.OPENSSL_WASM_TEST_RUNTIME;
+  if (asked !== undefined) assert.is(runtime, asked, `test/all.mjs started ${asked}, but this is ${runtime}`);
+  const version = { node: process.versions.node, deno: globalThis.Deno?.version?.deno, bun: globalThis.Bun?.version }[runtime];
+  const oldest = { node: 20, deno: 2, bun: 1 }[runtime]; // package.json engines, and the README's runtimes
+  assert.ok(Number(version?.split('.')[0]) >= oldest, `${runtime} ${version}: the package needs ${runtime} ${oldest} or later`);
 });
 
 t.run();

@@ -1,7 +1,10 @@
-// Shared by the test files: fixtures, the runtime's name, and drivers that move ciphertext
-// between TlsConnections (in memory) or between a TlsConnection and a socket.
+// Shared by the test files, written once here: fixtures, the runtime's name, bytes and text,
+// timeouts and cleanup scopes, listening on loopback, and reading and recording streams.
+// In memory, tests use the package's own harness (Link, from openssl-tls-wasm/testing); over
+// sockets, the package's own transports and connect/accept.
 import { readFileSync } from 'node:fs';
-import { getOpenSSL, OpenSSL } from '../dist/index.js';
+import net from 'node:net';
+import { connect, getOpenSSL, OpenSSL } from '../dist/index.js';
 
 const fixturesDir = new URL('./fixtures/', import.meta.url);
 
@@ -12,7 +15,13 @@ export const bytes = (name) => new Uint8Array(readFileSync(new URL(name, fixture
 
 export const runtime = typeof Deno !== 'undefined' ? 'deno' : typeof Bun !== 'undefined' ? 'bun' : 'node';
 
+/** Where every test server listens (an address, so that nothing tries ::1 first). */
+export const HOST = '127.0.0.1';
+
+/** UTF-8 text of bytes. */
 export const text = (b) => new TextDecoder().decode(b);
+/** UTF-8 bytes of text. */
+export const enc = (s) => new TextEncoder().encode(s);
 
 export { getOpenSSL, OpenSSL };
 
@@ -26,164 +35,48 @@ export function contexts(openssl, { server = {}, client = {} } = {}) {
 }
 
 /**
- * One direction of an in-memory wire: ciphertext taken from `from` waits here until it is
- * fed to `to`, at most `chunk` bytes per move. `tap` sees every chunk taken.
+ * The function that keeps native objects (anything with `free()`) for `suite` to free after
+ * each test, pass or fail (Node 20 has no `using`); it returns what it is given.
  */
-export class Wire {
-  queue = [];
-  constructor(from, to, { chunk = Infinity, tap } = {}) {
-    Object.assign(this, { from, to, chunk, tap });
-  }
-  get pending() {
-    return this.queue.reduce((n, b) => n + b.length, 0);
-  }
-  /** Takes the sender's output and feeds the receiver up to `chunk` bytes. Returns bytes fed. */
-  move() {
-    const out = this.from.takeOutput();
-    if (out.length) {
-      this.tap?.(out);
-      this.queue.push(out);
-    }
-    let budget = this.chunk;
-    let fed = 0;
-    while (this.queue.length && budget > 0) {
-      const head = this.queue[0];
-      const n = this.to.feed(head.subarray(0, Math.min(head.length, budget)));
-      fed += n;
-      budget -= n;
-      if (n === head.length) this.queue.shift();
-      else {
-        this.queue[0] = head.subarray(n);
-        if (n === 0) break; // receiver's buffer is full: it must read first
-      }
-    }
-    return fed;
-  }
+export function freedAfterEach(suite) {
+  const live = [];
+  suite.after.each(() => { for (const x of live.splice(0)) x.free(); });
+  return (x) => (live.push(x), x);
 }
 
-/** Runs both handshakes to completion over an in-memory wire. Returns the number of rounds. */
-export function handshake(client, server, { chunk = Infinity, maxRounds = 100000 } = {}) {
-  const c2s = new Wire(client, server, { chunk });
-  const s2c = new Wire(server, client, { chunk });
-  for (let round = 1; round <= maxRounds; round++) {
-    const c = client.handshakeDone ? 'done' : client.handshake();
-    c2s.move();
-    const s = server.handshakeDone ? 'done' : server.handshake();
-    s2c.move();
-    if (c === 'done' && s === 'done' && !c2s.pending && !s2c.pending) return round;
-  }
-  throw new Error(`handshake did not finish in ${maxRounds} rounds`);
-}
-
-/** Sends `data` from `a` to `b` in memory and returns what `b` reads. */
-export function send(a, b, data) {
-  const input = typeof data === 'string' ? new TextEncoder().encode(data) : data;
-  const wire = new Wire(a, b);
-  const got = [];
-  let off = 0;
-  let received = 0;
-  for (let guard = 0; received < input.length; guard++) {
-    if (guard > 1e6) throw new Error('send made no progress');
-    if (off < input.length) {
-      const r = a.write(input.subarray(off));
-      if (typeof r === 'number') off += r;
-    }
-    wire.move();
-    for (;;) {
-      const r = b.read();
-      if (typeof r === 'string') break;
-      got.push(r);
-      received += r.length;
-    }
-  }
-  const out = new Uint8Array(received);
-  let i = 0;
-  for (const g of got) { out.set(g, i); i += g.length; }
-  return out;
-}
-
-/**
- * Drives a TlsConnection over a node:net socket: the minimal transport the tests need before
- * the package's own transports exist.
- */
-export class SocketDriver {
-  #inbox = [];
-  #ended = false;
-  #wake = null;
-  constructor(conn, socket) {
-    this.conn = conn;
-    this.socket = socket;
-    socket.on('data', (d) => { this.#inbox.push(new Uint8Array(d)); this.#notify(); });
-    socket.on('end', () => { this.#ended = true; this.#notify(); });
-    socket.on('error', () => { this.#ended = true; this.#notify(); });
-  }
-  #notify() {
-    const w = this.#wake;
-    this.#wake = null;
-    w?.();
-  }
-  flush() {
-    const out = this.conn.takeOutput();
-    if (out.length) this.socket.write(out);
-  }
-  /** Feeds what has arrived; waits for more if nothing has. False at end of stream. */
-  async #pull() {
-    while (!this.#inbox.length && !this.#ended) await new Promise((r) => { this.#wake = r; });
-    if (!this.#inbox.length) {
-      if (this.#ended && !this.eofFed) { this.conn.feedEnd(); this.eofFed = true; return true; }
-      return false;
-    }
-    const head = this.#inbox[0];
-    const n = this.conn.feed(head);
-    if (n === head.length) this.#inbox.shift();
-    else this.#inbox[0] = head.subarray(n);
-    return true;
-  }
-  async handshake() {
-    for (;;) {
-      const r = this.conn.handshake();
-      this.flush();
-      if (r === 'done') return;
-      if (r === 'want-read' && !(await this.#pull())) throw new Error('transport ended during the handshake');
-    }
-  }
-  async write(data) {
-    let b = typeof data === 'string' ? new TextEncoder().encode(data) : data;
-    while (b.length) {
-      const r = this.conn.write(b);
-      this.flush();
-      if (typeof r === 'number') b = b.subarray(r);
-      else if (r === 'want-read' && !(await this.#pull())) throw new Error('transport ended');
-    }
-  }
-  /** Plaintext until the peer closes (close_notify) or `until(bytesSoFar)` is true. */
-  async read(until = () => false) {
-    const chunks = [];
-    for (;;) {
-      const r = this.conn.read();
-      this.flush();
-      if (r === 'closed') break;
-      if (r === 'want-read') {
-        if (until(concat(chunks))) break;
-        if (!(await this.#pull())) break;
-        continue;
-      }
-      if (r instanceof Uint8Array) chunks.push(r);
-    }
-    return concat(chunks);
-  }
-  close() {
-    this.conn.shutdown();
-    this.flush();
-    this.socket.end();
-  }
-}
-
+/** The chunks, one after another, in one array. */
 export function concat(chunks) {
   const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
   let i = 0;
   for (const c of chunks) { out.set(c, i); i += c.length; }
   return out;
+}
+
+/** Reads a ReadableStream of bytes to its end, as text. */
+export async function readAll(readable) {
+  const chunks = [];
+  for await (const c of readable) chunks.push(c);
+  return text(concat(chunks));
+}
+
+/**
+ * A transport whose writable records each chunk written to it (`writes`) before passing it
+ * on to `transport`'s.
+ */
+export function recording(transport) {
+  const writes = [];
+  const w = transport.writable.getWriter();
+  return {
+    writes,
+    transport: {
+      readable: transport.readable,
+      writable: new WritableStream({
+        write: (chunk) => { writes.push(chunk.slice()); return w.write(chunk); },
+        close: () => w.close(),
+        abort: (e) => w.abort(e),
+      }),
+    },
+  };
 }
 
 /** `promise`, or a rejection naming `label` after `ms`; the timer is always cleared. */
@@ -208,18 +101,80 @@ export class Scope {
 
 /**
  * Test scaffolding for a suite whose tests hold sockets, servers or processes: `guard` with
- * the suite's timeout, and `test(name, body)` whose body gets a Scope, runs under the timeout
- * and always cleans up (so a hang fails the test instead of the run).
+ * the suite's timeout, and `test(name, body, ms?)` whose body gets a scope (`newScope()`, a
+ * Scope by default), runs under the timeout and always cleans up within `cleanup` ms (so a
+ * hang fails the test instead of the run).
  */
-export function scaffold(suite, timeout) {
+export function scaffold(suite, timeout, { cleanup = 5000, newScope = () => new Scope() } = {}) {
   const guarded = (promise, label, ms = timeout) => guard(promise, label, ms);
-  const test = (name, body) => suite(name, async () => {
-    const scope = new Scope();
+  const test = (name, body, ms = timeout) => suite(name, async () => {
+    const scope = newScope();
     try {
-      await guarded(body(scope), name);
+      await guarded(body(scope), name, ms);
     } finally {
-      await guarded(scope.close(), `${name} (cleanup)`, 5000);
+      await guarded(scope.close(), `${name} (cleanup)`, cleanup);
     }
   });
   return { guard: guarded, test };
+}
+
+/**
+ * Listens on an ephemeral port of HOST and resolves with the port. `scope` (anything with
+ * `defer(fn)`) later destroys the server's open sockets and closes it.
+ */
+export async function listen(scope, server) {
+  const sockets = new Set();
+  const track = (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); };
+  server.on('connection', track);
+  server.on('secureConnection', track);
+  scope.defer(() => new Promise((resolve) => {
+    for (const s of sockets) s.destroy();
+    server.close(() => resolve());
+  }));
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, HOST, () => { server.off('error', reject); resolve(); });
+  });
+  return server.address().port;
+}
+
+/** A TCP port of HOST that was free a moment ago (bound with port 0, then released). */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, HOST, () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * The package's client over a fresh TCP connection to HOST:`port`, for localhost and trusting
+ * ca.pem unless `options` say otherwise; `scope` closes both.
+ */
+export async function connectTcp(scope, port, options = {}) {
+  const socket = net.connect(port, HOST);
+  scope.defer(() => socket.destroy());
+  const conn = await connect(socket, { servername: 'localhost', ca: pem('ca.pem'), ...options });
+  scope.defer(() => conn.close());
+  return conn;
+}
+
+/**
+ * A TCP listener on HOST whose connections `tlsServer` (from createServer) accepts; each TLS
+ * stream is drained until the client closes, unless `onStream` handles it. Resolves with the
+ * port; `scope` closes the listener. Handshakes that fail are the test's to observe from the
+ * client side.
+ */
+export async function serveTls(scope, tlsServer, onStream = (s) => s.readable.pipeTo(new WritableStream())) {
+  return listen(scope, net.createServer(async (socket) => {
+    socket.on('error', () => {});
+    try {
+      await onStream(await tlsServer.accept(socket));
+    } catch {
+      // the client hung up, or its handshake failed
+    }
+  }));
 }

@@ -16,9 +16,9 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import net from 'node:net';
-import { connect, createServer, TlsError } from '../dist/index.js';
-import { pem, scaffold } from './helpers.js';
-import { fixture, HOST, runPeerClient, startGnuTLSServer, startOpenSSLServer, tempDir } from './peers.js';
+import { createServer, TlsError } from '../dist/index.js';
+import { connectTcp, HOST, listen, pem, scaffold } from './helpers.js';
+import { fixture, runPeerClient, startGnuTLSServer, startOpenSSLServer, tempDir } from './peers.js';
 
 const t = suite('interop');
 
@@ -69,7 +69,7 @@ async function readLine(reader) {
   return got;
 }
 
-/** Writes `message` over a SecureConnection and resolves with the peer's one-line answer. */
+/** Writes `message` over a TlsStream and resolves with the peer's one-line answer. */
 async function exchange(tls, message) {
   const writer = tls.writable.getWriter();
   const reader = tls.readable.getReader();
@@ -225,15 +225,6 @@ const PEER_CLIENTS = {
 
 // ------------------------------------------------------------------ our sides
 
-/** The wasm client over a fresh TCP connection to 127.0.0.1:`port`; the scope closes both. */
-async function wasmConnect(scope, port, options = {}) {
-  const socket = net.connect(port, HOST);
-  scope.defer(() => socket.destroy());
-  const tls = await connect(socket, { servername: 'localhost', ca: pem('ca.pem'), ...options });
-  scope.defer(() => tls.close());
-  return tls;
-}
-
 /**
  * A wasm server (one `createServer`, so one context for every connection: tickets made by
  * one connection resume the next) behind a net.Server on 127.0.0.1. Each connection answers
@@ -244,20 +235,8 @@ async function wasmServer(scope, options) {
   const server = await createServer(options);
   scope.defer(() => server.close());
   const served = [];
-  const sockets = new Set();
-  const tcp = net.createServer((socket) => {
-    sockets.add(socket);
-    served.push(serveOne(server, socket));
-  });
-  scope.defer(() => new Promise((resolve) => {
-    for (const s of sockets) s.destroy();
-    tcp.close(() => resolve());
-  }));
-  await new Promise((resolve, reject) => {
-    tcp.once('error', reject);
-    tcp.listen(0, HOST, () => { tcp.off('error', reject); resolve(); });
-  });
-  return { port: tcp.address().port, served };
+  const tcp = net.createServer((socket) => { served.push(serveOne(server, socket)); });
+  return { port: await listen(scope, tcp), served };
 }
 
 async function serveOne(server, socket) {
@@ -265,7 +244,7 @@ async function serveOne(server, socket) {
   try {
     tls = await server.accept(socket);
     const info = {
-      protocol: tls.protocol, alpnProtocol: tls.alpnProtocol, sessionReused: tls.sessionReused,
+      protocol: tls.getProtocol(), alpnProtocol: tls.alpnProtocol, sessionReused: tls.isSessionReused(),
       authorized: tls.authorized, authorizationError: tls.authorizationError,
       servername: tls.servername, peerCertificates: tls.peerCertificates(),
     };
@@ -303,8 +282,8 @@ for (const [peerName, peerServer] of Object.entries(PEER_SERVERS)) {
           const { peer, port, finish } = await peerServer.start({ cert, alpn: ALL_ALPN });
           scope.defer(() => peer.kill());
 
-          const tls = await wasmConnect(scope, port, { ALPNProtocols: [alpn], ...onlyVersion(version) });
-          assert.is(tls.protocol, version);
+          const tls = await connectTcp(scope, port, { ALPNProtocols: [alpn], ...onlyVersion(version) });
+          assert.is(tls.getProtocol(), version);
           assert.is(tls.alpnProtocol, alpn);
           assert.ok(tls.authorized, `authorized (${tls.authorizationError})`);
           const certs = tls.peerCertificates();
@@ -367,9 +346,9 @@ for (const [peerName, peerServer] of Object.entries(PEER_SERVERS)) {
       // First connection: a full handshake; the session arrives through onsession (with
       // TLS 1.3 in a NewSessionTicket after the handshake, read along with the answer).
       const sessions = [];
-      const first = await wasmConnect(scope, port, { ...onlyVersion(version), onsession: (s) => sessions.push(s) });
-      assert.is(first.protocol, version);
-      assert.is(first.sessionReused, false);
+      const first = await connectTcp(scope, port, { ...onlyVersion(version), onsession: (s) => sessions.push(s) });
+      assert.is(first.getProtocol(), version);
+      assert.is(first.isSessionReused(), false);
       const m1 = 'first connection\n';
       assert.is(await exchange(first, m1), peerServer.answer(m1));
       const session = first.getSession();
@@ -379,9 +358,9 @@ for (const [peerName, peerServer] of Object.entries(PEER_SERVERS)) {
       await first.close();
 
       // Second connection: resumes it.
-      const second = await wasmConnect(scope, port, { ...onlyVersion(version), session });
-      assert.is(second.protocol, version);
-      assert.is(second.sessionReused, true, 'the second connection resumed');
+      const second = await connectTcp(scope, port, { ...onlyVersion(version), session });
+      assert.is(second.getProtocol(), version);
+      assert.is(second.isSessionReused(), true, 'the second connection resumed');
       const m2 = 'second connection\n';
       assert.is(await exchange(second, m2), peerServer.answer(m2));
       await second.close();
@@ -451,8 +430,8 @@ for (const [peerName, peerServer] of Object.entries(PEER_SERVERS)) {
     test(`wasm client → ${peerName}, ${version}, mTLS accepted`, async (scope) => {
       const { peer, port, finish } = await peerServer.start({ cert: CERTS.ECDSA, mtls: true });
       scope.defer(() => peer.kill());
-      const tls = await wasmConnect(scope, port, { ...onlyVersion(version), ...clientCert });
-      assert.is(tls.protocol, version);
+      const tls = await connectTcp(scope, port, { ...onlyVersion(version), ...clientCert });
+      assert.is(tls.getProtocol(), version);
       assert.ok(tls.authorized, `authorized (${tls.authorizationError})`);
       const m = 'ping with a client certificate\n';
       assert.is(await exchange(tls, m), peerServer.answer(m));
@@ -466,7 +445,7 @@ for (const [peerName, peerServer] of Object.entries(PEER_SERVERS)) {
       scope.defer(() => peer.kill());
       let connected = false;
       const err = await rejection(async () => {
-        const tls = await wasmConnect(scope, port, onlyVersion(version));
+        const tls = await connectTcp(scope, port, onlyVersion(version));
         connected = true;
         // TLS 1.3: our side of the handshake is over before the server reads our (empty)
         // Certificate; its refusal arrives as an alert on the next read.

@@ -4,7 +4,8 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import crypto from 'node:crypto';
-import { Sandbox } from '../dist/sandbox.js';
+import { Sandbox } from '../dist/testing/index.js';
+import { concat } from './helpers.js';
 
 const t = suite('keylog');
 const hexBytes = (h) => new Uint8Array(h.match(/../g).map((x) => parseInt(x, 16)));
@@ -20,10 +21,7 @@ function hkdfExpand(hash, prk, info, length) {
     out.push(prev);
     n += prev.length;
   }
-  const all = new Uint8Array(n);
-  let o = 0;
-  for (const b of out) { all.set(b, o); o += b.length; }
-  return all.subarray(0, length);
+  return concat(out).subarray(0, length);
 }
 
 /** HKDF-Expand-Label (RFC 8446 §7.1): HkdfLabel = length u16, "tls13 " + label, context. */
@@ -104,7 +102,7 @@ t('the TLS 1.3 lines: five labels, on both sides, naming the ClientHello\'s rand
     for (const l of sb.keylog.client) assert.is(l.split(' ')[1], random);
     // SHA-256 suites have 32-byte secrets.
     assert.is(secretFor(sb.keylog.client, 'CLIENT_TRAFFIC_SECRET_0').secret.length, 32);
-    assert.is(sb.client.connection.cipher.name, 'TLS_AES_128_GCM_SHA256');
+    assert.is(sb.client.engine.negotiated().cipher.name, 'TLS_AES_128_GCM_SHA256');
   } finally { sb.free(); }
 });
 

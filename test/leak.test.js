@@ -2,21 +2,22 @@
 // after the first 10.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { contexts, handshake, OpenSSL, send, Wire } from './helpers.js';
+import { contexts, OpenSSL } from './helpers.js';
+import { Link } from '../dist/testing/index.js';
 
 const t = suite('leak');
 
 function cycle(sctx, cctx) {
-  const client = cctx.createConnection({ servername: 'localhost' });
-  const server = sctx.createConnection();
+  const client = cctx.createEngine({ servername: 'localhost' });
+  const server = sctx.createEngine();
   try {
-    handshake(client, server);
-    send(client, server, 'ping');
-    send(server, client, 'pong');
-    client.shutdown();
-    new Wire(client, server).move();
-    server.read();
-    server.shutdown();
+    const link = new Link(client, server);
+    link.handshake();
+    link.send('client', 'ping');
+    link.send('server', 'pong');
+    link.client.shutdown();
+    link.run();
+    link.server.shutdown();
   } finally {
     client.free();
     server.free();
@@ -40,9 +41,15 @@ t('a failed handshake frees everything too', async () => {
   const openssl = await OpenSSL.load();
   const { sctx, cctx } = contexts(openssl);
   const fail = () => {
-    const client = cctx.createConnection({ servername: 'wrong.example' });
-    const server = sctx.createConnection();
-    try { handshake(client, server); } catch {} finally { client.free(); server.free(); }
+    const client = cctx.createEngine({ servername: 'wrong.example' });
+    const server = sctx.createEngine();
+    try {
+      const error = (() => { try { new Link(client, server).handshake(); } catch (e) { return e; } })();
+      assert.is(error?.code, 'ERR_TLS_CERT_ALTNAME_INVALID', `the handshake must fail on the name; got ${error}`);
+    } finally {
+      client.free();
+      server.free();
+    }
   };
   for (let i = 0; i < 10; i++) fail();
   const before = openssl.heapUsed();

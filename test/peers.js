@@ -12,32 +12,18 @@
 // exit, so callers can put it in a `finally`.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-
-export const HOST = '127.0.0.1';
+import { freePort, HOST } from './helpers.js';
 
 /** The path of a file in test/fixtures, for a peer's command line. */
 export const fixture = (name) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 
 /** A fresh temporary directory and its remover (for session files). */
-export function tempDir(prefix = 'openssl-wasm-interop-') {
+export function tempDir(prefix = 'openssl-tls-wasm-interop-') {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
-}
-
-/** A TCP port of 127.0.0.1 that was free a moment ago (bound with port 0, then released). */
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, HOST, () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** A spawned peer: its output so far, its exit, and ways to wait for output and to stop it. */

@@ -5,9 +5,8 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import crypto from 'node:crypto';
 import tls from 'node:tls';
-import { runtime } from './helpers.js';
-import { TestPki } from '../dist/index.js';
-import { Sandbox } from '../dist/sandbox.js';
+import { guard, HOST, listen, runtime, Scope } from './helpers.js';
+import { Sandbox, TestPki } from '../dist/testing/index.js';
 
 const t = suite('pki');
 const DAY = 86_400_000;
@@ -58,12 +57,12 @@ for (const key of KEY_TYPES) {
       { ca: root.certPem, cert: leaf.chainPem, key: leaf.keyPem },
     );
     assert.is(error, undefined, error?.message);
-    const c = sb.client.connection;
-    const s = sb.server.connection;
-    assert.ok(c.authorized);
-    assert.ok(s.authorized, 'the server verified the client\'s chain');
-    assert.is(c.peerSignatureScheme, SCHEMES[key]);
-    assert.is(s.peerSignatureScheme, SCHEMES[key]);
+    const c = sb.client.engine;
+    const s = sb.server.engine;
+    assert.ok(c.negotiated().authorized);
+    assert.ok(s.negotiated().authorized, 'the server verified the client\'s chain');
+    assert.is(c.negotiated().peerSignatureScheme, SCHEMES[key]);
+    assert.is(s.negotiated().peerSignatureScheme, SCHEMES[key]);
     assert.is(c.peerCertificates().length, 2);
     assert.equal(c.peerCertificates()[0], leaf.certDer);
     assert.equal(c.peerCertificates()[1], inter.certDer);
@@ -80,22 +79,25 @@ function runtimeLoads(keyPem) {
   }
 }
 
-/** A node:tls server with the chain and a node:tls client trusting the root, over 127.0.0.1. */
-function nodeTls({ root, leaf }) {
-  return new Promise((resolve, reject) => {
+/** A node:tls server with the chain and a node:tls client trusting the root, over HOST. */
+async function nodeTls({ root, leaf }) {
+  const scope = new Scope();
+  try {
     const server = tls.createServer({ cert: leaf.chainPem, key: leaf.keyPem }, (s) => s.end('hello from node:tls'));
-    server.on('tlsClientError', (e) => { server.close(); reject(e); });
-    server.listen(0, '127.0.0.1', () => {
-      const c = tls.connect({ host: '127.0.0.1', port: server.address().port, servername: 'localhost', ca: root.certPem });
+    const refused = new Promise((_, reject) => server.on('tlsClientError', reject));
+    const port = await listen(scope, server);
+    const c = tls.connect({ host: HOST, port, servername: 'localhost', ca: root.certPem });
+    scope.defer(() => c.destroy());
+    const ended = new Promise((resolve, reject) => {
       let data = '';
       c.on('data', (d) => { data += d; });
-      c.on('error', (e) => { server.close(); reject(e); });
-      c.on('end', () => {
-        server.close();
-        resolve({ data, authorized: c.authorized, protocol: c.getProtocol(), der: c.getPeerCertificate().raw });
-      });
+      c.on('error', reject);
+      c.on('end', () => resolve({ data, authorized: c.authorized, protocol: c.getProtocol(), der: c.getPeerCertificate().raw }));
     });
-  });
+    return await guard(Promise.race([refused, ended]), 'node:tls', 10_000);
+  } finally {
+    await scope.close();
+  }
 }
 
 t('the same chains are accepted by the runtime\'s node:tls; only ML-DSA may be missing there', async () => {
@@ -177,7 +179,7 @@ t('names and subjectAltNames come out as asked, and hostnames are checked agains
     const e = attempt(server, { ca: root.certPem, servername: name });
     assert.is(e, undefined, `${name}: ${e?.message}`);
   }
-  assert.is(sb.client.connection.peerSubjectAltName, san);
+  assert.is(sb.client.engine.peerCertificate()?.subjectaltname, san);
   assert.is(attempt(server, { ca: root.certPem, servername: 'a.b.service.test' })?.code, 'ERR_TLS_CERT_ALTNAME_INVALID', 'a wildcard covers one label');
   const e = attempt(server, { ca: root.certPem, servername: 'other.test' });
   assert.is(e.code, 'ERR_TLS_CERT_ALTNAME_INVALID');

@@ -12,32 +12,16 @@ import tls from 'node:tls';
 import { WebSocket as WsWebSocket } from 'ws';
 import { connect, getOpenSSL } from '../dist/index.js';
 import { createRelay } from '../dist/relay.js';
-import { pem, scaffold, Scope, text } from './helpers.js';
+import { freePort, HOST, listen, pem, readAll, scaffold, Scope } from './helpers.js';
 
 const t = suite('relay');
 // Loaded first, so that connect() wraps a WebSocket before its first event can arrive.
 t.before(async () => { await getOpenSSL(); });
-const HOST = '127.0.0.1';
 const TIMEOUT = 15_000;
 const { guard, test } = scaffold(t, TIMEOUT);
 /** The runtime's WebSocket client: the global one (Deno, Bun, Node 22+), else the ws package's. */
 const WebSocketClient = globalThis.WebSocket ?? WsWebSocket;
 const CA = pem('ca.pem');
-
-/** Listens on an ephemeral port of 127.0.0.1; the scope destroys its sockets and closes it. */
-async function listen(scope, server) {
-  const sockets = new Set();
-  server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
-  scope.defer(() => new Promise((resolve) => {
-    for (const s of sockets) s.destroy();
-    server.close(() => resolve());
-  }));
-  await new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, HOST, resolve);
-  });
-  return server.address().port;
-}
 
 /** A relay allowing `allow`, closed by the scope. */
 async function relay(scope, allow, options = {}) {
@@ -87,23 +71,8 @@ async function target(scope) {
   return { port, connected, targetEnded, targetClosed };
 }
 
-/** A port on 127.0.0.1 where nothing listens. */
-async function closedPort() {
-  const server = net.createServer();
-  await new Promise((resolve) => server.listen(0, HOST, resolve));
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
-/** Reads a SecureConnection's readable to the end, as text. */
-async function readAll(secure) {
-  let out = '';
-  for await (const chunk of secure.readable) out += text(chunk);
-  return out;
-}
-
-/** Sends a GET through a SecureConnection (Connection: close). */
+/** Sends a GET through a TlsStream (Connection: close). */
 async function get(secure, host) {
   const writer = secure.writable.getWriter();
   await writer.write(new TextEncoder().encode(`GET / HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`));
@@ -163,10 +132,10 @@ test('TLS through the relay: connect(ws) gets the HTTPS response, end to end', a
   const { ws } = openWs(scope, r, `localhost:${port}`);
   const secure = await connect(ws, { servername: 'localhost', ca: CA });
   scope.defer(() => secure.close());
-  assert.is(secure.protocol, 'TLSv1.3');
+  assert.is(secure.getProtocol(), 'TLSv1.3');
   assert.ok(secure.authorized);
   await get(secure, `localhost:${port}`);
-  const response = await readAll(secure);
+  const response = await readAll(secure.readable);
   assert.match(response, /^HTTP\/1\.1 200 OK\r\n/);
   assert.ok(response.endsWith(`\r\n\r\n${marker} GET / localhost:${port}`), response);
   await secure.close();
@@ -190,7 +159,7 @@ test('a target that drops the TCP connection closes the WebSocket and fails the 
   const { ws, closed: wsClosed } = openWs(scope, r, `localhost:${port}`);
   const secure = await connect(ws, { servername: 'localhost', ca: CA });
   await get(secure, `localhost:${port}`);
-  const readErr = await readAll(secure).then(() => null, (e) => e);
+  const readErr = await readAll(secure.readable).then(() => null, (e) => e);
   assert.ok(readErr instanceof Error, 'reading fails');
   const closedErr = await secure.closed.then(() => null, (e) => e);
   assert.ok(closedErr instanceof Error, '`closed` rejects');
@@ -211,7 +180,7 @@ test('a text frame is refused with 1003 and the TCP connection is closed', async
 });
 
 test('a refused TCP connection closes the WebSocket with 1011 naming the error', async (scope) => {
-  const port = await closedPort();
+  const port = await freePort();
   const r = await relay(scope, [`localhost:${port}`]);
   const { closed } = openWs(scope, r, `localhost:${port}`);
   const { code, reason } = await closed;
@@ -333,7 +302,7 @@ test('close() closes open connections with 1001 and destroys their TCP side', as
 });
 
 test('origins: a browser page from another origin is refused with 4003', async (scope) => {
-  const port = await closedPort();
+  const port = await freePort();
   const r = await relay(scope, [`localhost:${port}`], { origins: ['http://app.example'] });
   const other = openWs(scope, r, `localhost:${port}`, { Client: WsWebSocket, options: { origin: 'http://evil.example' } });
   assert.equal(await other.closed, { code: 4003, reason: 'origin http://evil.example is not allowed' });
@@ -355,7 +324,7 @@ test('attached to an HTTP server at a path: relays there, 404 elsewhere, and lea
   const secure = await connect(ws, { servername: 'localhost', ca: CA });
   scope.defer(() => secure.close());
   await get(secure, 'localhost');
-  assert.ok((await readAll(secure)).endsWith(marker));
+  assert.ok((await readAll(secure.readable)).endsWith(marker));
 
   const elsewhere = openWs(scope, { url: `ws://${HOST}:${httpPort}/other` }, `localhost:${port}`);
   const err = await elsewhere.opened.then(() => null, (e) => e);

@@ -3,16 +3,14 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHash } from 'node:crypto';
-import { getOpenSSL, handshake as memoryHandshake, send, text } from './helpers.js';
-import { TlsError, TestPki } from '../dist/index.js';
-import { Sandbox, SandboxError, WireRecord } from '../dist/sandbox.js';
+import { freedAfterEach, getOpenSSL, text } from './helpers.js';
+import { TlsError } from '../dist/index.js';
+import { Link, Sandbox, SandboxError, TestPki, WireRecord } from '../dist/testing/index.js';
 
 const t = suite('sandbox');
 const DAY = 86_400_000;
 const START = Date.UTC(2030, 0, 1);
-const live = [];
-t.after.each(() => { for (const x of live.splice(0)) x.free(); });
-const keep = (x) => (live.push(x), x);
+const keep = freedAfterEach(t);
 
 /**
  * A sandbox with a root → intermediate → leaf chain made in its own PKI (so a seed makes the
@@ -85,12 +83,12 @@ t('the virtual clock: a leaf valid for 10 days expires on day 11, and a real-clo
   const start = Math.floor(Date.now() / 1000) * 1000; // the real time, so that a real-clock peer also sees a valid leaf
   const { sb, root, leaf } = await sandbox({ clock: start, leaf: { notBefore: start - DAY, notAfter: start + 10 * DAY } });
   sb.handshake();
-  assert.ok(sb.client.connection.authorized, 'valid on day 0');
+  assert.ok(sb.client.engine.negotiated().authorized, 'valid on day 0');
 
   sb.clock.advance(9 * DAY);
   sb.reconnect();
   sb.handshake();
-  assert.ok(sb.client.connection.authorized, 'still valid on day 9');
+  assert.ok(sb.client.engine.negotiated().authorized, 'still valid on day 9');
 
   sb.clock.advance(2 * DAY);
   assert.is(sb.clock.now(), start + 11 * DAY);
@@ -119,17 +117,18 @@ t('the virtual clock: a leaf valid for 10 days expires on day 11, and a real-clo
   assert.is.not(openssl, sb.openssl);
   const sctx = keep(openssl.createSecureContext({ isServer: true, cert: leaf.chainPem, key: leaf.keyPem }));
   const cctx = keep(openssl.createSecureContext({ ca: root.certPem }));
-  const c = keep(cctx.createConnection({ servername: 'localhost' }));
-  const s = keep(sctx.createConnection());
-  memoryHandshake(c, s);
-  assert.ok(c.authorized, 'the real clock says the leaf is valid');
-  assert.is(text(send(c, s, 'real time')), 'real time');
+  const c = keep(cctx.createEngine({ servername: 'localhost' }));
+  const s = keep(sctx.createEngine());
+  const link = new Link(c, s);
+  link.handshake();
+  assert.ok(c.negotiated().authorized, 'the real clock says the leaf is valid');
+  assert.is(text(link.send('client', 'real time')), 'real time');
 
   // And moving the clock back makes the sandbox accept it again.
   sb.clock.set(start + DAY);
   sb.reconnect();
   sb.handshake();
-  assert.ok(sb.client.connection.authorized);
+  assert.ok(sb.client.engine.negotiated().authorized);
 });
 
 t('before notBefore: CERT_NOT_YET_VALID', async () => {
@@ -141,7 +140,7 @@ t('before notBefore: CERT_NOT_YET_VALID', async () => {
   sb.clock.advance(2 * DAY);
   sb.reconnect();
   sb.handshake();
-  assert.ok(sb.client.connection.authorized);
+  assert.ok(sb.client.engine.negotiated().authorized);
 });
 
 t('the wire parses each direction into records, in order, and logs them as sent', async () => {
@@ -325,7 +324,7 @@ t('coalesced delivery: the server\'s whole flight in one feed', async () => {
   assert.is(down.pending().length, 1);
   down.release();
   sb.handshake();
-  assert.ok(sb.client.connection.authorized);
+  assert.ok(sb.client.engine.negotiated().authorized);
 });
 
 t('injected garbage: wrong version number', async () => {
@@ -431,15 +430,15 @@ t('trace: the TLS 1.3 full handshake, message by message', async () => {
 t('trace: the resumption handshake has no Certificate or CertificateVerify, and uses a pre_shared_key', async () => {
   const { sb } = await sandbox();
   sb.handshake();
-  const session = sb.client.connection.getSession();
+  const session = sb.client.engine.getSession();
   assert.instance(session, Uint8Array);
   const firstLog = sb.wire.log;
   sb.reconnect({ session });
   assert.is.not(sb.wire.log, firstLog, 'a new pair has a new wire');
   assert.is(sb.wire.log.length, 0);
   sb.handshake();
-  assert.ok(sb.client.connection.sessionReused);
-  assert.ok(sb.server.connection.sessionReused);
+  assert.ok(sb.client.engine.negotiated().sessionReused);
+  assert.ok(sb.server.engine.negotiated().sessionReused);
   assert.equal(handshakeNames(sb.trace.client, 'sent'), ['ClientHello', 'Finished']);
   assert.equal(handshakeNames(sb.trace.client, 'received'), ['ServerHello', 'EncryptedExtensions', 'Finished', 'NewSessionTicket']);
   assert.equal(sb.client.handshakeMessages(), ['ClientHello', 'ServerHello', 'EncryptedExtensions', 'Finished', 'Finished', 'NewSessionTicket']);
@@ -472,23 +471,23 @@ function extensions(msg, skip, clientHello = false) {
 t('session tickets age on the virtual clock: resumed after a minute, not after the 2-hour lifetime', async () => {
   const { sb } = await sandbox();
   sb.handshake();
-  let session = sb.client.connection.getSession();
+  let session = sb.client.engine.getSession();
   sb.clock.advance(60_000);
   sb.reconnect({ session });
   sb.handshake();
-  assert.ok(sb.client.connection.sessionReused, 'a minute later');
-  session = sb.client.connection.getSession();
+  assert.ok(sb.client.engine.negotiated().sessionReused, 'a minute later');
+  session = sb.client.engine.getSession();
   sb.clock.advance(7200_000 + 1000);
   sb.reconnect({ session });
   sb.handshake();
-  assert.not.ok(sb.client.connection.sessionReused, 'past the ticket lifetime: a full handshake');
+  assert.not.ok(sb.client.engine.negotiated().sessionReused, 'past the ticket lifetime: a full handshake');
   assert.ok(sb.client.handshakeMessages('received').includes('Certificate'));
 });
 
 t('TLS 1.2 works in the sandbox too, and its handshake is traced', async () => {
   const { sb } = await sandbox({ client: { maxVersion: 'TLSv1.2' } });
   sb.handshake();
-  assert.is(sb.client.connection.protocol, 'TLSv1.2');
+  assert.is(sb.client.engine.negotiated().protocol, 'TLSv1.2');
   assert.equal(sb.client.handshakeMessages('sent'), ['ClientHello', 'ClientKeyExchange', 'Finished']);
   assert.equal(sb.client.handshakeMessages('received'),
     ['ServerHello', 'Certificate', 'ServerKeyExchange', 'ServerHelloDone', 'NewSessionTicket', 'Finished']);
@@ -590,10 +589,52 @@ t('misuse is refused with clear errors', async () => {
 t('free() frees the pair, the contexts and the PKI; it is idempotent', async () => {
   const { sb } = await sandbox();
   sb.handshake();
-  const conn = sb.client.connection;
+  const conn = sb.client.engine;
   sb.free();
   assert.not.ok(conn.alive);
   sb.free();
+});
+
+t('a Link joins connections the test made: the sandbox runs on the same one', async () => {
+  const { sb } = await sandbox();
+  assert.instance(sb.link, Link);
+  assert.is(sb.link.wire, sb.wire);
+  assert.is(sb.link.client, sb.client);
+  // Two connections from the sandbox's contexts, joined by a Link of the test's own.
+  const c = keep(sb.contexts.client.createEngine({ servername: 'localhost' }));
+  const s = keep(sb.contexts.server.createEngine());
+  assert.throws(() => new Link(s, c), (e) => e instanceof TypeError && /client connection first/.test(e.message));
+  const link = new Link(c, s);
+  const rounds = link.handshake();
+  assert.ok(rounds > 0 && c.handshakeDone && s.handshakeDone);
+  assert.is(text(link.send('client', 'ping')), 'ping');
+  assert.is(text(link.send('server', 'pong')), 'pong');
+  assert.ok(link.wire.log.some((r) => r.direction === 'toClient' && r.type === 23));
+  // By hand: the connection's own output, put on the wire and fed.
+  assert.is(c.shutdown(), 'sent');
+  assert.ok(link.client.flush());
+  assert.not.ok(link.client.flush(), 'nothing more queued');
+  assert.is(link.wire.toServer.pending().length, 1);
+  link.wire.toServer.deliver();
+  assert.is(s.read(), 'closed');
+});
+
+t('a Link with chunk: 1 moves one byte per step each way, and the wire says so', async () => {
+  const { sb } = await sandbox();
+  const c = keep(sb.contexts.client.createEngine({ servername: 'localhost' }));
+  const s = keep(sb.contexts.server.createEngine());
+  const link = new Link(c, s, { chunk: 1 });
+  assert.is(link.wire.toServer.chunk, 1);
+  link.client.step();
+  const hello = link.wire.toServer.pending()[0].bytes.length;
+  link.step();
+  assert.is(link.wire.toServer.pending()[0].bytes.length, hello - 1, 'one byte of the ClientHello delivered');
+  assert.is(link.wire.toServer.pending()[0].origin, 'modified');
+  link.wire.toServer.chunk = Infinity;
+  link.handshake();
+  assert.ok(c.handshakeDone);
+  assert.throws(() => { link.wire.toClient.chunk = 0; }, (e) => e instanceof RangeError);
+  assert.throws(() => new Link(c, s, { chunk: 1.5 }), (e) => e instanceof RangeError);
 });
 
 t.run();

@@ -4,6 +4,6 @@
 mergeInto(LibraryManager.library, {
   // wasi_snapshot_preview1.random_get (wasm/seed.c): the module's only entropy.
   random_get: function () {
-    throw new Error('random_get is provided by the openssl-wasm loader');
+    throw new Error('random_get is provided by the openssl-tls-wasm loader');
   },
 });

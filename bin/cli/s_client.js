@@ -1,4 +1,4 @@
-// openssl-wasm s_client: a TLS client over a real TCP socket that prints what OpenSSL 3.5's
+// openssl-tls-wasm s_client: a TLS client over a real TCP socket that prints what OpenSSL 3.5's
 // `openssl s_client` prints, then relays stdin to the server and the server to stdout.
 import net from 'node:net';
 import { writeFileSync } from 'node:fs';
@@ -8,12 +8,11 @@ import {
   printTlsError, readOptionFile, readPass, socketErrorText, tmpKeyLine, toPem, verifyText,
   versionOptions, write,
 } from './common.js';
-import { checkHost, formatTime, parseCertificate } from './x509.js';
 
 const CMD = 's_client';
 const DEFAULT_PORT = 4433; // openssl's
 
-export const usage = `Usage: openssl-wasm s_client [options] [host:port]
+export const usage = `Usage: openssl-tls-wasm s_client [options] [host:port]
 
  -connect host:port       TCP/IP where to connect (default localhost:${DEFAULT_PORT})
  -servername name         Set the TLS SNI (server name indication) extension
@@ -91,7 +90,7 @@ export async function sClient(api, argv) {
   }
   const alpn = parseAlpn(CMD, opts.alpn);
   if (alpn) tlsOptions.ALPNProtocols = alpn;
-  if (opts.groups ?? opts.curves) tlsOptions.groups = opts.groups ?? opts.curves;
+  if (opts.groups ?? opts.curves) tlsOptions.ecdhCurve = opts.groups ?? opts.curves;
   if (opts.ciphersuites !== undefined) tlsOptions.ciphersuites = opts.ciphersuites;
   if (opts.cipher !== undefined) tlsOptions.ciphers = opts.cipher;
   if (opts.sess_in !== undefined) {
@@ -111,23 +110,18 @@ export async function sClient(api, argv) {
       }
     };
   }
-  if (failOnVerify) {
-    tlsOptions.rejectUnauthorized = true;
-    if (opts.verify_hostname !== undefined) {
-      // OpenSSL checks the name during the handshake (X509_VERIFY_PARAM host).
-      tlsOptions.servername = sni;
-      tlsOptions.host = opts.verify_hostname;
-    } else {
-      // openssl s_client checks no name unless asked to: verify the chain only.
-      tlsOptions.servername = sni;
-      if (sni === undefined) tlsOptions.host = host;
-      tlsOptions.checkServerIdentity = () => undefined;
-    }
-  } else {
-    // Report, don't fail: OpenSSL still verifies the chain and records the result.
-    tlsOptions.rejectUnauthorized = false;
-    tlsOptions.servername = sni;
+  // OpenSSL checks the name, when -verify_hostname asks for one, inside verification (the
+  // X509_VERIFY_PARAM host), in its own order among the other checks; with no name to check,
+  // s_client verifies the chain only.
+  tlsOptions.servername = sni;
+  if (opts.verify_hostname !== undefined) tlsOptions.host = opts.verify_hostname;
+  else {
+    if (sni === undefined) tlsOptions.host = host;
+    tlsOptions.checkServerIdentity = () => undefined;
   }
+  // Without -verify_return_error: report, don't fail. OpenSSL still verifies everything and
+  // records each error it passes over, as s_client's verify callback prints them.
+  tlsOptions.rejectUnauthorized = failOnVerify;
 
   // TCP.
   const socket = await new Promise((resolve, reject) => {
@@ -163,46 +157,32 @@ export async function sClient(api, argv) {
     return 1;
   }
 
-  // What OpenSSL's verify callback reports, and the final verification result.
+  // What OpenSSL's verify callback met, in its order, and the final verification result.
   const certs = tls.peerCertificates();
+  const openssl = await api.getOpenSSL();
   const parsed = certs.map((c) => {
     try {
-      return parseCertificate(c);
+      return openssl.describeCertificate(c);
     } catch {
-      return undefined;
+      return undefined; // printed as unparsed, as OpenSSL prints what it cannot read
     }
   });
   const leaf = parsed[0];
-  const chainResult = tls.connection.alive ? tls.connection.verifyResult : (tls.authorized ? 0 : 1);
-  let verifyResult = chainResult;
-  let peername;
-  if (failOnVerify) {
-    // Verified during the handshake, names included; only the matching name is left to find.
-    if (opts.verify_hostname !== undefined && leaf) peername = checkHost(leaf, opts.verify_hostname).peername;
-  } else {
-    // OpenSSL reports every error and carries on: errors in building the chain come before
-    // the name check, the others (validity, signatures) after it, and the last one stands.
-    const errors = [];
-    const early = [2, 18, 19, 20].includes(chainResult);
-    if (chainResult !== 0 && early) errors.push(chainResult);
-    if (opts.verify_hostname !== undefined && leaf) {
-      const r = checkHost(leaf, opts.verify_hostname);
-      if (r.code !== 0) errors.push(r.code);
-      else peername = r.peername;
-    }
-    if (chainResult !== 0 && !early) errors.push(chainResult);
-    if (certs.length > 0) for (const code of errors) err(verifyErrorReport(code, parsed));
-    verifyResult = errors.length > 0 ? errors[errors.length - 1] : 0;
+  const negotiated = tls.engine.negotiated();
+  if (!failOnVerify && certs.length > 0) {
+    for (const { depth, error } of tls.engine.verifyFailures()) err(verifyErrorReport(depth, error, parsed));
   }
+  const verifyResult = negotiated.verifyResult;
   const info = {
-    protocol: tls.protocol, cipher: tls.cipher?.name ?? '(NONE)', group: tls.group,
-    alpn: tls.alpnProtocol, reused: tls.sessionReused, verifyResult, peername: verifyResult === 0 ? peername : undefined,
+    protocol: tls.getProtocol(), cipher: tls.getCipher()?.name ?? '(NONE)', group: negotiated.group,
+    alpn: tls.alpnProtocol, reused: tls.isSessionReused(), verifyResult,
+    peername: verifyResult === 0 ? negotiated.peername ?? undefined : undefined,
   };
 
   if (brief) {
     const lines = ['CONNECTION ESTABLISHED', `Protocol version: ${info.protocol}`, `Ciphersuite: ${info.cipher}`];
     if (leaf) {
-      lines.push(`Peer certificate: ${leaf.subject}`);
+      lines.push(`Peer certificate: ${leaf.subjectText}`);
       lines.push(verifyResult === 0 ? 'Verification: OK' : `Verification error: ${verifyText(verifyResult)}`);
       if (info.peername) lines.push(`Verified peername: ${info.peername}`);
     } else {
@@ -222,27 +202,17 @@ export async function sClient(api, argv) {
 }
 
 /**
- * What OpenSSL's verify callback prints for an error it lets pass: the certificate (when it
- * can be told from the chain the server sent), the error, and the date at fault.
+ * What OpenSSL's verify callback prints for an error it lets pass: the certificate at that
+ * depth (when the server sent it), the error, and the date or issuer at fault.
  */
-function verifyErrorReport(code, parsed) {
-  const now = Date.now();
-  let depth;
-  if (code === 62 || code === 64 || code === 18 || code === 21) depth = 0;
-  else if (code === 10) depth = parsed.findIndex((c) => c?.notAfter && c.notAfter.getTime() < now);
-  else if (code === 9) depth = parsed.findIndex((c) => c?.notBefore && c.notBefore.getTime() > now);
-  else if (code === 2 || code === 20) {
-    // The last certificate of the chain the server sent, following issuer to subject.
-    depth = 0;
-    while (parsed[depth + 1] && parsed[depth] && parsed[depth + 1].subject === parsed[depth].issuer) depth++;
-  }
-  const cert = depth !== undefined && depth >= 0 ? parsed[depth] : undefined;
+function verifyErrorReport(depth, code, parsed) {
+  const cert = parsed[depth];
   const lines = [];
-  if (cert) lines.push(`depth=${depth} ${cert.subject}`);
+  if (cert) lines.push(`depth=${depth} ${cert.subjectText}`);
   lines.push(`verify error:num=${code}:${verifyText(code)}`);
-  if (cert && code === 10) lines.push(`notAfter=${formatTime(cert.notAfter)}`);
-  if (cert && code === 9) lines.push(`notBefore=${formatTime(cert.notBefore)}`);
-  if (cert && code === 2) lines.push(`issuer= ${cert.issuer}`);
+  if (cert && code === 10) lines.push(`notAfter=${cert.valid_to}`);
+  if (cert && code === 9) lines.push(`notBefore=${cert.valid_from}`);
+  if (cert && code === 2) lines.push(`issuer= ${cert.issuerText}`);
   return lines.join('\n') + '\n';
 }
 
@@ -256,12 +226,11 @@ function fullReport(certs, parsed, info, socket, showcerts) {
         out.push(`${String(i).padStart(2)} s:<unparsed certificate>`);
         return;
       }
-      out.push(`${String(i).padStart(2)} s:${c.subject}`, `   i:${c.issuer}`);
-      const k = c.key;
-      out.push(k.curve
-        ? `   a:PKEY: ${k.type}, (${k.curve}); sigalg: ${c.signatureAlgorithm}`
-        : `   a:PKEY: ${k.type}, ${k.bits ?? 0} (bit); sigalg: ${c.signatureAlgorithm}`);
-      out.push(`   v:NotBefore: ${formatTime(c.notBefore)}; NotAfter: ${formatTime(c.notAfter)}`);
+      out.push(`${String(i).padStart(2)} s:${c.subjectText}`, `   i:${c.issuerText}`);
+      out.push(c.asn1Curve
+        ? `   a:PKEY: ${c.keyType}, (${c.asn1Curve}); sigalg: ${c.signatureAlgorithm}`
+        : `   a:PKEY: ${c.keyType}, ${c.bits} (bit); sigalg: ${c.signatureAlgorithm}`);
+      out.push(`   v:NotBefore: ${c.valid_from}; NotAfter: ${c.valid_to}`);
       if (showcerts) out.push(toPem(certs[i], 'CERTIFICATE').trimEnd());
     });
   }
@@ -269,7 +238,7 @@ function fullReport(certs, parsed, info, socket, showcerts) {
   if (certs.length > 0) {
     out.push('Server certificate');
     if (!showcerts) out.push(toPem(certs[0], 'CERTIFICATE').trimEnd());
-    if (parsed[0]) out.push(`subject=${parsed[0].subject}`, `issuer=${parsed[0].issuer}`);
+    if (parsed[0]) out.push(`subject=${parsed[0].subjectText}`, `issuer=${parsed[0].issuerText}`);
   } else {
     out.push('no peer certificate available');
   }
@@ -282,7 +251,7 @@ function fullReport(certs, parsed, info, socket, showcerts) {
   if (info.peername) out.push(`Verified peername: ${info.peername}`);
   out.push('---', `${info.reused ? 'Reused' : 'New'}, ${info.protocol}, Cipher is ${info.cipher}`);
   out.push(`Protocol: ${info.protocol}`);
-  if (parsed[0]?.key.bits) out.push(`Server public key is ${parsed[0].key.bits} bit`);
+  if (parsed[0]?.bits) out.push(`Server public key is ${parsed[0].bits} bit`);
   if (info.protocol === 'TLSv1.3') out.push('This TLS version forbids renegotiation.');
   out.push(info.alpn ? `ALPN protocol: ${info.alpn}` : 'No ALPN negotiated');
   out.push(`Verify return code: ${info.verifyResult} (${verifyText(info.verifyResult)})`, '---');

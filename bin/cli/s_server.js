@@ -1,4 +1,4 @@
-// openssl-wasm s_server: a TLS server on a real TCP port, as OpenSSL 3.5's `openssl s_server`:
+// openssl-tls-wasm s_server: a TLS server on a real TCP port, as OpenSSL 3.5's `openssl s_server`:
 // either a status page for each HTTP GET (-www), or stdin/stdout relayed to one connection at
 // a time.
 import net from 'node:net';
@@ -8,12 +8,11 @@ import {
   printTlsError, readOptionFile, readPass, socketErrorText, tmpKeyLine, toPem, verifyText,
   versionOptions, write,
 } from './common.js';
-import { parseCertificate } from './x509.js';
 
 const CMD = 's_server';
 const DEFAULT_PORT = 4433; // openssl's
 
-export const usage = `Usage: openssl-wasm s_server [options]
+export const usage = `Usage: openssl-tls-wasm s_server [options]
 
  -accept [host:]port      Listen here (default 127.0.0.1:${DEFAULT_PORT}). Without a host, only
                           127.0.0.1 is bound (openssl binds every interface): give
@@ -82,12 +81,13 @@ export async function sServer(api, argv, { commandLine }) {
   }
   const alpn = parseAlpn(CMD, opts.alpn);
   if (alpn) serverOptions.ALPNProtocols = alpn;
-  if (opts.groups ?? opts.curves) serverOptions.groups = opts.groups ?? opts.curves;
+  if (opts.groups ?? opts.curves) serverOptions.ecdhCurve = opts.groups ?? opts.curves;
   if (opts.ciphersuites !== undefined) serverOptions.ciphersuites = opts.ciphersuites;
   if (opts.cipher !== undefined) serverOptions.ciphers = opts.cipher;
 
   let tlsServer;
   try {
+    serverOptions.openssl = await api.getOpenSSL();
     tlsServer = await api.createServer(serverOptions);
   } catch (e) {
     err(`${CMD}: ${e.message}\n`);
@@ -137,7 +137,7 @@ export async function sServer(api, argv, { commandLine }) {
       if (accepted >= naccept) stop();
       const run = async () => {
         try {
-          const r = await serve(tlsServer, socket, { www, quiet, brief, commandLine });
+          const r = await serve(tlsServer, socket, { www, quiet, brief, commandLine, openssl: serverOptions.openssl });
           if (r === 'shutdown') stop();
         } catch (e) {
           err(`${CMD}: ${e?.stack ?? e}\n`);
@@ -157,7 +157,7 @@ export async function sServer(api, argv, { commandLine }) {
 }
 
 /** One connection: the handshake, what openssl prints about it, then -www or the relay. */
-async function serve(tlsServer, socket, { www, quiet, brief, commandLine }) {
+async function serve(tlsServer, socket, { www, quiet, brief, commandLine, openssl }) {
   socket.on('error', () => {});
   socket.resume();
   let tls;
@@ -172,37 +172,38 @@ async function serve(tlsServer, socket, { www, quiet, brief, commandLine }) {
     return 'closed';
   }
   const certs = tls.peerCertificates();
+  const neg = tls.engine.negotiated();
   let peer;
   try {
-    peer = certs.length > 0 ? parseCertificate(certs[0]) : undefined;
+    peer = certs.length > 0 ? openssl.describeCertificate(certs[0]) : undefined;
   } catch {
-    peer = undefined;
+    peer = undefined; // printed as no certificate details, as OpenSSL prints what it cannot read
   }
-  const verifyResult = tls.connection.alive ? tls.connection.verifyResult : 0;
+  const verifyResult = neg.verifyResult;
   if (brief) {
-    const lines = ['CONNECTION ESTABLISHED', `Protocol version: ${tls.protocol}`, `Ciphersuite: ${tls.cipher?.name}`];
+    const lines = ['CONNECTION ESTABLISHED', `Protocol version: ${neg.protocol}`, `Ciphersuite: ${neg.cipher?.name}`];
     if (peer) {
-      lines.push(`Peer certificate: ${peer.subject}`);
+      lines.push(`Peer certificate: ${peer.subjectText}`);
       lines.push(verifyResult === 0 ? 'Verification: OK' : `Verification error: ${verifyText(verifyResult)}`);
     } else {
       lines.push('No peer certificate or raw public key');
     }
-    const tmp = tmpKeyLine(tls.group, tls.protocol);
+    const tmp = tmpKeyLine(neg.group, neg.protocol);
     if (tmp) lines.push(tmp);
-    if (tls.alpnProtocol) lines.push(`ALPN protocol: ${tls.alpnProtocol}`);
+    if (neg.alpnProtocol) lines.push(`ALPN protocol: ${neg.alpnProtocol}`);
     err(lines.join('\n') + '\n');
   } else if (!quiet && !www) {
     const out = [];
-    if (peer) out.push('Client certificate', toPem(certs[0], 'CERTIFICATE').trimEnd(), `subject=${peer.subject}`, `issuer=${peer.issuer}`);
-    out.push(`CIPHER is ${tls.cipher?.name ?? '(NONE)'}`);
-    const tmp = tmpKeyLine(tls.group, tls.protocol);
+    if (peer) out.push('Client certificate', toPem(certs[0], 'CERTIFICATE').trimEnd(), `subject=${peer.subjectText}`, `issuer=${peer.issuerText}`);
+    out.push(`CIPHER is ${neg.cipher?.name ?? '(NONE)'}`);
+    const tmp = tmpKeyLine(neg.group, neg.protocol);
     if (tmp) out.push(tmp);
-    if (tls.alpnProtocol) out.push(`ALPN protocol: ${tls.alpnProtocol}`);
-    if (tls.sessionReused) out.push('Reused session-id');
-    if (tls.protocol === 'TLSv1.3') out.push('This TLS version forbids renegotiation.');
+    if (neg.alpnProtocol) out.push(`ALPN protocol: ${neg.alpnProtocol}`);
+    if (neg.sessionReused) out.push('Reused session-id');
+    if (neg.protocol === 'TLSv1.3') out.push('This TLS version forbids renegotiation.');
     await write(process.stdout, out.join('\n') + '\n');
   }
-  const info = { tls, certs, peer, verifyResult, commandLine };
+  const info = { neg, certs, peer, verifyResult, commandLine };
   return www ? serveWww(tls, info, quiet) : relay(tls, quiet);
 }
 
@@ -240,20 +241,20 @@ async function serveWww(tls, info, quiet) {
   return 'closed';
 }
 
-function statusPage({ tls, certs, peer, verifyResult, commandLine }) {
+function statusPage({ neg, certs, peer, verifyResult, commandLine }) {
   const lines = [];
   lines.push('<HTML><BODY BGCOLOR="#ffffff">', '<pre>', '', htmlEscape(commandLine.join(' ') + ' '));
-  if (tls.protocol === 'TLSv1.3') lines.push('This TLS version forbids renegotiation.');
-  const tmp = tmpKeyLine(tls.group, tls.protocol);
+  if (neg.protocol === 'TLSv1.3') lines.push('This TLS version forbids renegotiation.');
+  const tmp = tmpKeyLine(neg.group, neg.protocol);
   if (tmp) lines.push('---', tmp);
-  if (tls.alpnProtocol) lines.push(`ALPN protocol: ${tls.alpnProtocol}`);
-  if (tls.servername) lines.push(`Server name (SNI): ${tls.servername}`);
-  const cipher = tls.cipher?.name ?? '(NONE)';
-  lines.push('---', `${tls.sessionReused ? 'Reused' : 'New'}, ${tls.protocol}, Cipher is ${cipher}`);
-  lines.push('SSL-Session:', `    Protocol  : ${tls.protocol}`, `    Cipher    : ${cipher}`);
+  if (neg.alpnProtocol) lines.push(`ALPN protocol: ${neg.alpnProtocol}`);
+  if (neg.servername) lines.push(`Server name (SNI): ${neg.servername}`);
+  const cipher = neg.cipher?.name ?? '(NONE)';
+  lines.push('---', `${neg.sessionReused ? 'Reused' : 'New'}, ${neg.protocol}, Cipher is ${cipher}`);
+  lines.push('SSL-Session:', `    Protocol  : ${neg.protocol}`, `    Cipher    : ${cipher}`);
   lines.push(`    Verify return code: ${verifyResult} (${verifyText(verifyResult)})`, '---');
   if (peer) {
-    lines.push('Client certificate', `subject=${peer.subject}`, `issuer=${peer.issuer}`, toPem(certs[0], 'CERTIFICATE').trimEnd());
+    lines.push('Client certificate', `subject=${peer.subjectText}`, `issuer=${peer.issuerText}`, toPem(certs[0], 'CERTIFICATE').trimEnd());
   } else {
     lines.push('no client certificate available');
   }

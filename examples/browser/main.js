@@ -1,14 +1,15 @@
-// The browser example: an HTTPS GET from the page, with TLS run by openssl-wasm and the
-// ciphertext carried by a WebSocket to a relay (openssl-wasm-relay, or createRelay() from
-// 'openssl-wasm/relay'), which connects to the server over TCP.
+// The browser example: an HTTPS GET from the page, with TLS run by openssl-tls-wasm and the
+// ciphertext carried by a WebSocket either to a relay (openssl-tls-wasm-relay, or createRelay()
+// from 'openssl-tls-wasm/relay') or, when a Wisp server is given, to a Wisp server (wisp-js,
+// wisp-server-node, ...) through WispClient; either one connects to the server over TCP.
 //
 // Settings come from ./config.json when it is served beside the page (serve.mjs does), then
-// from the query string (?relay=&target=&servername=&path=&run=1), then from the form.
+// from the query string (?relay=&wisp=&target=&servername=&path=&run=1), then from the form.
 // Bundle with build.mjs (esbuild); see README.md.
-import { connect, getOpenSSL } from '../../dist/index.js'; // in an application: from 'openssl-wasm'
+import { connect, getOpenSSL, WispClient } from '../../dist/index.js'; // in an application: from 'openssl-tls-wasm'
 
 const $ = (id) => document.getElementById(id);
-const FIELDS = ['relay', 'target', 'servername', 'path', 'ca'];
+const FIELDS = ['relay', 'wisp', 'target', 'servername', 'path', 'ca'];
 
 /** config.json (if any), then the query string. `run` says to connect at once. */
 async function loadSettings() {
@@ -29,6 +30,20 @@ async function loadSettings() {
 function hostOf(target) {
   const m = /^\[([^\]]+)\]:\d+$/.exec(target) ?? /^([^:]+):\d+$/.exec(target);
   return m ? m[1] : target;
+}
+
+/** 'localhost:8443' → 8443. */
+function portOf(target) {
+  const m = /:(\d+)$/.exec(target);
+  if (!m) throw new Error(`the target ${target} has no :port`);
+  return Number(m[1]);
+}
+
+/** A ws: or wss: URL from what the form says (relative addresses are the page's). */
+function wsUrl(address) {
+  const url = new URL(address, location.href);
+  url.protocol = url.protocol.replace(/^http/, 'ws');
+  return url;
 }
 
 function concat(a, b) {
@@ -119,42 +134,53 @@ async function run(settings) {
   running = true;
   $('connect').disabled = true;
   document.body.dataset.state = 'running';
-  show({ state: 'loading OpenSSL...', protocol: '-', cipher: '-', group: '-', authorized: '-', 'status-line': '-', 'ws-close': '-', error: '', body: '' });
+  show({ state: 'loading OpenSSL...', via: '-', protocol: '-', cipher: '-', group: '-', authorized: '-', 'status-line': '-', 'ws-close': '-', error: '', body: '' });
 
   let ws;
+  let wisp;
   let wsClosed = Promise.resolve();
   try {
     // Load the module first, so that connect() takes the WebSocket before its first event.
     await getOpenSSL(); // fetches ./openssl.wasm beside the bundle (see build.mjs)
 
-    const url = new URL(settings.relay, location.href);
-    url.protocol = url.protocol.replace(/^http/, 'ws');
-    url.searchParams.set('target', settings.target);
-    show({ state: `connecting to ${settings.target} through ${url.origin}${url.pathname}...` });
-    ws = new WebSocket(url);
-    wsClosed = new Promise((resolve) => ws.addEventListener('close', (ev) => {
-      show({ 'ws-close': `${ev.code}${ev.reason ? ` ${ev.reason}` : ''}` });
-      resolve(ev);
-    }, { once: true }));
+    let transport;
+    if (settings.wisp) {
+      // Wisp: one WebSocket to the Wisp server carries the TCP stream (and could carry many).
+      const url = wsUrl(settings.wisp);
+      show({ state: `connecting to ${settings.target} through the Wisp server ${url.href}...` });
+      wisp = new WispClient(url);
+      transport = wisp.connect(hostOf(settings.target), portOf(settings.target));
+      wisp.ready().then((info) => show({ via: `Wisp v${info.version} (${url.href})` }), () => {});
+    } else {
+      const url = wsUrl(settings.relay);
+      url.searchParams.set('target', settings.target);
+      show({ state: `connecting to ${settings.target} through ${url.origin}${url.pathname}...`, via: `relay (${url.origin}${url.pathname})` });
+      ws = new WebSocket(url);
+      wsClosed = new Promise((resolve) => ws.addEventListener('close', (ev) => {
+        show({ 'ws-close': `${ev.code}${ev.reason ? ` ${ev.reason}` : ''}` });
+        resolve(ev);
+      }, { once: true }));
+      transport = ws;
+    }
 
     const servername = settings.servername || hostOf(settings.target);
-    const tls = await connect(ws, {
+    const tls = await connect(transport, {
       servername,
       ca: settings.ca?.trim() ? settings.ca : undefined,
       ALPNProtocols: ['http/1.1'],
     });
     show({
       state: 'TLS established; sending the request...',
-      protocol: tls.protocol,
-      cipher: tls.cipher?.name ?? '-',
-      group: tls.group ?? '-',
+      protocol: tls.getProtocol(),
+      cipher: tls.getCipher()?.name ?? '-',
+      group: tls.getEphemeralKeyInfo().name ?? '-',
       authorized: tls.authorized ? `verified for ${servername}` : `not verified: ${tls.authorizationError}`,
     });
 
     const writer = tls.writable.getWriter();
     const path = settings.path || '/';
     await writer.write(new TextEncoder().encode(
-      `GET ${path} HTTP/1.1\r\nHost: ${settings.target}\r\nUser-Agent: openssl-wasm-example\r\nConnection: close\r\n\r\n`));
+      `GET ${path} HTTP/1.1\r\nHost: ${settings.target}\r\nUser-Agent: openssl-tls-wasm-example\r\nConnection: close\r\n\r\n`));
     writer.releaseLock();
 
     const response = await readResponse(tls.readable);
@@ -177,6 +203,7 @@ async function run(settings) {
     console.error(err);
   } finally {
     if (ws && ws.readyState < 2) ws.close();
+    wisp?.close();
     running = false;
     $('connect').disabled = false;
   }

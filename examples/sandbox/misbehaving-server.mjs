@@ -1,11 +1,11 @@
-// Testing a TLS client against a server that misbehaves, with the openssl-wasm sandbox: a
+// Testing a TLS client against a server that misbehaves, with the openssl-tls-wasm sandbox: a
 // client and a server in one private OpenSSL instance, a virtual clock, seeded entropy, and a
 // wire the test controls. No sockets, no timers: every run prints the same thing.
 //
 //   node examples/sandbox/misbehaving-server.mjs
 //
-// In a project that depends on openssl-wasm, import from 'openssl-wasm' instead.
-import { Sandbox } from '../../dist/sandbox.js';
+// In a project that depends on openssl-tls-wasm, import from 'openssl-tls-wasm/testing' instead.
+import { Sandbox } from '../../dist/testing/index.js';
 
 const DAY = 86_400_000;
 const START = Date.UTC(2030, 0, 1);

@@ -1,13 +1,14 @@
 // The browser example in headless Chromium (Debian's /usr/bin/chromium, driven by
 // playwright-core): the page loads openssl.wasm from its bundle, runs TLS over a WebSocket to
-// the relay (dist/relay.js), and GETs https://localhost:PORT/ from a local HTTPS server.
+// the relay (dist/relay.js) or through a Wisp server (@mercuryworkshop/wisp-js, with the
+// package's WispClient), and GETs https://localhost:PORT/ from a local HTTPS server.
 // Node runs the servers; everything listens on 127.0.0.1 with ephemeral ports, every test is
 // bounded by a timer, and the browser and every server are closed at the end.
 //   node test/run.js test/browser/chromium.test.js
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -19,14 +20,14 @@ import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { createServer as createTlsServer } from '../../dist/index.js';
 import { createRelay } from '../../dist/relay.js';
+import { server as wispjs, logging as wispLogging } from '@mercuryworkshop/wisp-js/server';
 import { buildExample } from '../../examples/browser/build.mjs';
+import { freePort, guard as guardFor, HOST, listen, pem, Scope } from '../helpers.js';
 
 const t = suite('chromium');
-const HOST = '127.0.0.1';
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const exampleDir = join(root, 'examples', 'browser');
-const pem = (name) => readFileSync(join(root, 'test', 'fixtures', name), 'utf8');
 const TEST_TIMEOUT = 30_000;
 
 // A hang anywhere fails the run instead of stalling it (playwright kills the browser on exit).
@@ -36,32 +37,10 @@ const watchdog = setTimeout(() => {
 }, 180_000);
 watchdog.unref();
 
-/** `promise`, or a rejection naming `label` after `ms`; the timer is always cleared. */
-function guard(promise, label, ms = TEST_TIMEOUT) {
-  let timer;
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${label}: timed out after ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
+const guard = (promise, label, ms = TEST_TIMEOUT) => guardFor(promise, label, ms);
 
-const cleanups = [];
-const defer = (fn) => cleanups.push(fn);
-
-/** Listens on an ephemeral port of 127.0.0.1; closing destroys its open sockets. */
-async function listen(server) {
-  const sockets = new Set();
-  server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
-  defer(() => new Promise((resolve) => {
-    for (const s of sockets) s.destroy();
-    server.close(() => resolve());
-  }));
-  await new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, HOST, resolve);
-  });
-  return server.address().port;
-}
+// What the suite starts (servers, the relay, the browser), closed in reverse order at the end.
+const scope = new Scope();
 
 /** The group node:https negotiates with the page: the hybrid one only from OpenSSL 3.5 on. */
 function nativeGroup() {
@@ -77,8 +56,8 @@ t.before(async () => {
     if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing (scripts/install-deps.sh installs it)`);
 
     // The bundle, built fresh into a directory of its own.
-    const bundleDir = await mkdtemp(join(tmpdir(), 'openssl-wasm-example-'));
-    defer(() => rm(bundleDir, { recursive: true, force: true }));
+    const bundleDir = await mkdtemp(join(tmpdir(), 'openssl-tls-wasm-example-'));
+    scope.defer(() => rm(bundleDir, { recursive: true, force: true }));
     await buildExample({ outdir: bundleDir });
 
     // Target 1: node:https with the RSA chain (the runtime's own OpenSSL).
@@ -87,28 +66,25 @@ t.before(async () => {
       res.end(`${marker} ${req.method} ${req.url} ${req.headers.host} ${req.socket.getProtocol()}`);
     });
     httpsServer.on('tlsClientError', () => {});
-    env.httpsPort = await listen(httpsServer);
-    defer(() => httpsServer.closeAllConnections());
+    env.httpsPort = await listen(scope, httpsServer);
+    scope.defer(() => httpsServer.closeAllConnections());
 
-    // Target 2: HTTPS terminated by openssl-wasm itself (OpenSSL 3.5), for the hybrid group.
+    // Target 2: HTTPS terminated by openssl-tls-wasm itself (OpenSSL 3.5), for the hybrid group.
     const wasmTls = await createTlsServer({ cert: pem('rsa-chain.pem'), key: pem('rsa.key') });
-    defer(() => wasmTls.close());
-    env.wasmPort = await listen(net.createServer((socket) => {
+    scope.defer(() => wasmTls.close());
+    env.wasmPort = await listen(scope, net.createServer((socket) => {
       socket.on('error', () => {});
       serveWasmHttps(wasmTls, socket).catch(() => socket.destroy());
     }));
 
     // A port where nothing listens (allowlisted: the relay's TCP error reaches the page).
-    const probe = net.createServer();
-    await new Promise((resolve) => probe.listen(0, HOST, resolve));
-    env.deadPort = probe.address().port;
-    await new Promise((resolve) => probe.close(resolve));
+    env.deadPort = await freePort();
 
     // The page's server: index.html, the bundle and openssl.wasm, and config.json.
     const page = createHttpServer((req, res) => {
       servePage(req, res, bundleDir).catch(() => { res.writeHead(500); res.end(); });
     });
-    env.pagePort = await listen(page);
+    env.pagePort = await listen(scope, page);
     env.origin = `http://${HOST}:${env.pagePort}`;
 
     // The relay on its own port, allowing only the test targets and only the page's origin.
@@ -117,7 +93,18 @@ t.before(async () => {
       allow: [`localhost:${env.httpsPort}`, `localhost:${env.wasmPort}`, `localhost:${env.deadPort}`],
       origins: [env.origin],
     });
-    defer(() => env.relay.close());
+    scope.defer(() => env.relay.close());
+
+    // A Wisp server (wisp-js), allowing loopback destinations (as a test server must) and
+    // blocking one name, for the page to show the close reason.
+    wispLogging.set_level(wispLogging.NONE);
+    Object.assign(wispjs.options, { allow_loopback_ips: true, hostname_blacklist: [/^blocked\.invalid$/] });
+    const wispServer = createHttpServer((req, res) => { res.writeHead(426); res.end(); });
+    wispServer.on('upgrade', (req, socket, head) => {
+      socket.on('error', () => {});
+      wispjs.routeRequest(req, socket, head);
+    });
+    env.wispUrl = `ws://${HOST}:${await listen(scope, wispServer)}/`;
 
     env.browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -125,16 +112,12 @@ t.before(async () => {
         '--disable-component-update', '--disable-sync', '--no-first-run'],
       timeout: 30_000,
     });
-    defer(() => env.browser.close());
+    scope.defer(() => env.browser.close());
   })(), 'setup', 90_000);
 });
 
 t.after(async () => {
-  await guard((async () => {
-    for (const fn of cleanups.splice(0).reverse()) {
-      try { await fn(); } catch { /* keep cleaning up */ }
-    }
-  })(), 'cleanup', 20_000);
+  await guard(scope.close(), 'cleanup', 20_000);
   clearTimeout(watchdog);
 });
 
@@ -159,7 +142,7 @@ async function servePage(req, res, bundleDir) {
   res.end(await readFile(file));
 }
 
-/** One HTTPS exchange with openssl-wasm as the server: read the request, answer, close. */
+/** One HTTPS exchange with openssl-tls-wasm as the server: read the request, answer, close. */
 async function serveWasmHttps(server, socket) {
   const tls = await server.accept(socket);
   const reader = tls.readable.getReader();
@@ -169,7 +152,7 @@ async function serveWasmHttps(server, socket) {
     if (done) return;
     request += new TextDecoder().decode(value);
   }
-  const body = new TextEncoder().encode(`${marker} wasm server ${tls.protocol} ${tls.group}`);
+  const body = new TextEncoder().encode(`${marker} wasm server ${tls.getProtocol()} ${tls.getEphemeralKeyInfo().name}`);
   const head = `HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`;
   const writer = tls.writable.getWriter();
   await writer.write(new Uint8Array([...new TextEncoder().encode(head), ...body]));
@@ -177,7 +160,7 @@ async function serveWasmHttps(server, socket) {
   try { while (!(await reader.read()).done); } catch { /* the client may just cut */ }
 }
 
-const IDS = ['state', 'protocol', 'cipher', 'group', 'authorized', 'status-line', 'ws-close', 'error', 'body'];
+const IDS = ['state', 'via', 'protocol', 'cipher', 'group', 'authorized', 'status-line', 'ws-close', 'error', 'body'];
 
 /** Opens the page at `origin` with `query`, waits for it to finish, returns what it shows. */
 async function runPage(query, origin = env.origin) {
@@ -217,7 +200,7 @@ test('the page negotiates TLSv1.3 with X25519MLKEM768 against an OpenSSL 3.5 ser
   assert.is(shown.pageState, 'done', `${shown.error}\n${shown.log}`);
   assert.is(shown.protocol, 'TLSv1.3');
   assert.is(shown.group, 'X25519MLKEM768');
-  assert.is(shown.cipher, 'TLS_AES_256_GCM_SHA384');
+  assert.is(shown.cipher, 'TLS_CHACHA20_POLY1305_SHA256');
   assert.is(shown.body, `${marker} wasm server TLSv1.3 X25519MLKEM768`);
 });
 
@@ -243,6 +226,31 @@ test('a page from another origin is refused by the relay', async () => {
   const shown = await runPage({}, `http://localhost:${env.pagePort}`);
   assert.is(shown.pageState, 'error');
   assert.is(shown['ws-close'], `4003 origin http://localhost:${env.pagePort} is not allowed`);
+});
+
+test('through a Wisp server (wisp-js): the page GETs https://localhost:PORT/ over a WispClient stream', async () => {
+  // 127.0.0.1, not localhost: the Wisp server resolves names itself, and localhost may be ::1.
+  const shown = await runPage({ wisp: env.wispUrl, relay: '', target: `${HOST}:${env.httpsPort}`, servername: 'localhost' });
+  assert.is(shown.pageState, 'done', `${shown.error}\n${shown.log}`);
+  assert.is(shown.via, `Wisp v2 (${env.wispUrl})`);
+  assert.is(shown.protocol, 'TLSv1.3');
+  assert.is(shown.authorized, 'verified for localhost');
+  assert.is(shown['status-line'], 'HTTP/1.1 200 OK');
+  assert.is(shown.body, `${marker} GET / ${HOST}:${env.httpsPort} TLSv1.3`);
+});
+
+test('through a Wisp server, X25519MLKEM768 against an OpenSSL 3.5 server', async () => {
+  const shown = await runPage({ wisp: env.wispUrl, relay: '', target: `${HOST}:${env.wasmPort}`, servername: 'localhost' });
+  assert.is(shown.pageState, 'done', `${shown.error}\n${shown.log}`);
+  assert.is(shown.group, 'X25519MLKEM768');
+  assert.is(shown.body, `${marker} wasm server TLSv1.3 X25519MLKEM768`);
+});
+
+test('through a Wisp server, a destination the server blocks: the page shows EACCES and the close reason', async () => {
+  const shown = await runPage({ wisp: env.wispUrl, relay: '', target: 'blocked.invalid:443' });
+  assert.is(shown.pageState, 'error');
+  assert.match(shown.error, 'EACCES');
+  assert.match(shown.error, 'the destination is blocked by the server\'s policy (0x48 HostBlocked)');
 });
 
 test('the hand-run demo, examples/browser/serve.mjs, works as its README says', async () => {

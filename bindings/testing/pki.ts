@@ -1,23 +1,29 @@
 /**
- * A test PKI, made with libcrypto inside the module: root and intermediate CAs and leaves with
- * chosen key types (RSA, ECDSA P-256/P-384, Ed25519, ML-DSA), names, SANs, validity windows,
- * key usage and extended key usage, as PEM and DER. For tests only: the keys are fresh and
- * held in memory, and nothing about them is meant to be kept secret.
+ * A test PKI, made with libcrypto inside the testing module: root and intermediate CAs and
+ * leaves with chosen key types (RSA, ECDSA P-256/P-384, Ed25519, ML-DSA), names, SANs,
+ * validity windows, key usage and extended key usage, as PEM and DER. For tests only: the
+ * keys are fresh and held in memory, and nothing about them is meant to be kept secret.
  *
+ * @example
  * ```ts
- * const pki = new TestPki(await getOpenSSL());
+ * import { connect, createServer } from 'openssl-tls-wasm';
+ * import { loadTestingOpenSSL, TestPki } from 'openssl-tls-wasm/testing';
+ *
+ * const pki = new TestPki(await loadTestingOpenSSL());
  * const root = pki.root({ subject: 'openssl-wasm test root' });
  * const leaf = root.issue({ subject: 'localhost', san: ['DNS:localhost', 'IP:127.0.0.1'] });
  * const server = await createServer({ cert: leaf.chainPem, key: leaf.keyPem });
- * const client = await connect(t, { servername: 'localhost', ca: root.certPem });
+ * const client = await connect(transport, { servername: 'localhost', ca: root.certPem });
  * ```
  * @module
  */
-import { NULL, type CertPtr, type KeyPtr } from './abi.js';
-import { TlsError, formatOpenSSLError } from './errors.js';
-import type { Instance } from './loader.js';
-import type { OpenSSL } from './openssl.js';
-import { drainErrors } from './openssl-errors.js';
+import { NULL, type KeyPtr, type Owned, type OutPtr, type TestingExports, type X509Ptr } from '../abi.js';
+import { derToPem } from '../context.js';
+import { TlsError, formatOpenSSLError } from '../errors.js';
+import type { Instance } from '../loader.js';
+import { drainErrors } from '../native.js';
+import type { OpenSSL } from '../openssl.js';
+import type { loadTestingOpenSSL } from './instance.js';
 
 /** Key types by name. */
 export type KeyType =
@@ -61,7 +67,7 @@ export interface IssueOptions {
 /** A certificate with its key, as PEM and DER, and the chain up to (not including) the root. */
 export class IssuedCertificate {
   readonly #pki: TestPki;
-  readonly #cert: CertPtr;
+  readonly #cert: X509Ptr;
   readonly #key: KeyPtr;
   readonly certPem: string;
   readonly certDer: Uint8Array;
@@ -71,15 +77,16 @@ export class IssuedCertificate {
   readonly chain: readonly IssuedCertificate[];
 
   /** @internal */
-  constructor(pki: TestPki, cert: CertPtr, key: KeyPtr, issuer: IssuedCertificate | undefined) {
+  constructor(pki: TestPki, cert: X509Ptr, key: KeyPtr, issuer: IssuedCertificate | undefined) {
     this.#pki = pki;
     this.#cert = cert;
     this.#key = key;
     const inst = pki.instance;
-    this.certPem = exportText(inst, (len) => inst.exports.ow_cert_export(cert, 0, len), 'certificate PEM');
-    this.certDer = exportBytes(inst, (len) => inst.exports.ow_cert_export(cert, 1, len), 'certificate DER');
-    this.keyPem = exportText(inst, (len) => inst.exports.ow_key_export(key, 0, len), 'key PEM');
-    this.keyDer = exportBytes(inst, (len) => inst.exports.ow_key_export(key, 1, len), 'key DER');
+    const x = inst.exports as TestingExports; // TestPki checked that it is the testing module
+    this.certDer = exportDer(inst, (len) => x.ow_cert_export_der(cert, len), 'certificate', false);
+    this.keyDer = exportDer(inst, (len) => x.ow_key_export_der(key, len), 'key', true);
+    this.certPem = derToPem(this.certDer, 'CERTIFICATE');
+    this.keyPem = derToPem(this.keyDer, 'PRIVATE KEY');
     const isRoot = issuer === undefined;
     this.chain = isRoot ? [] : [this, ...issuer.chain];
   }
@@ -95,25 +102,19 @@ export class IssuedCertificate {
   }
 
   /** @internal */
-  get pointers(): [CertPtr, KeyPtr] {
+  get pointers(): [X509Ptr, KeyPtr] {
     return [this.#cert, this.#key];
   }
 }
 
-function exportBytes(inst: Instance, call: (len: number) => number, what: string): Uint8Array {
+function exportDer(inst: Instance, call: (len: OutPtr) => Owned<'uint8_t'>, what: string, secret: boolean): Uint8Array {
   const [p, [len]] = inst.heap.withOut(1, call);
   if (p === NULL) throw pkiError(inst, `exporting the ${what}`);
-  const out = inst.heap.copyOut(p, len);
-  inst.heap.free(p, len);
-  return out;
-}
-
-function exportText(inst: Instance, call: (len: number) => number, what: string): string {
-  return new TextDecoder().decode(exportBytes(inst, call, what));
+  return inst.heap.takeBytes(p, len, secret);
 }
 
 function pkiError(inst: Instance, what: string): TlsError {
-  const errors = drainErrors(inst.exports, inst.heap);
+  const errors = drainErrors(inst);
   return new TlsError(`${what}: ${errors.length ? formatOpenSSLError(errors[0]) : 'failed'}`, { errors, code: 'ERR_TEST_PKI' });
 }
 
@@ -126,11 +127,24 @@ export class TestPki {
   readonly #owned: (() => void)[] = [];
   readonly #now: () => number;
 
-  /** `now` sets the default validity window's anchor (default Date.now). */
+  /**
+   * A PKI in `openssl`, an instance from {@link loadTestingOpenSSL} (the only module with the
+   * PKI's functions). `now` sets the default validity window's anchor (default Date.now).
+   *
+   * @example
+   * ```ts
+   * const pki = new TestPki(await loadTestingOpenSSL(), { now: () => Date.UTC(2030, 0, 1) });
+   * ```
+   */
   constructor(openssl: OpenSSL, { now = Date.now }: { now?: () => number } = {}) {
-    this.#inst = openssl.instance;
+    const inst = openssl.instance;
+    if (typeof (inst.exports as Partial<TestingExports>).ow_cert_issue !== 'function') {
+      throw new TypeError("this OpenSSL instance has no test PKI: load one with loadTestingOpenSSL() from 'openssl-tls-wasm/testing'");
+    }
+    this.#inst = inst;
     this.#now = now;
   }
+
 
   /** @internal */
   get instance(): Instance {
@@ -144,12 +158,13 @@ export class TestPki {
 
   /** @internal Use {@link root} and {@link IssuedCertificate.issue}. */
   issue(o: IssueOptions, issuer: IssuedCertificate | undefined): IssuedCertificate {
-    const { exports: x, heap } = this.#inst;
+    const { heap } = this.#inst;
+    const x = this.#inst.exports as TestingExports;
     const keyType = o.key ?? 'ecdsa-p256';
     const spec = KEYS[keyType];
     if (!spec) throw new TypeError(`unknown key type '${keyType}'; one of ${Object.keys(KEYS).join(', ')}`);
     if (keyType.startsWith('ml-dsa') && this.#inst.flavor !== 'full') {
-      throw new TlsError(`${keyType} keys need the 'full' flavor, which has ML-DSA: load it with OpenSSL.load({ flavor: 'full' })`,
+      throw new TlsError(`${keyType} keys need the 'full' flavor, which has ML-DSA: load it with loadTestingOpenSSL({ flavor: 'full' })`,
         { code: 'ERR_OSSL_UNSUPPORTED' });
     }
     const key = heap.withCString(spec[0], false, (t) => heap.withCString(spec[1], false, (c) => x.ow_key_generate(t, c, spec[2])));
@@ -175,7 +190,7 @@ export class TestPki {
       ...(o.extensions ?? []),
     ];
     for (const e of exts) if (e.includes('\n')) throw new TypeError(`bad extension line ${e}`);
-    const [issuerCert, issuerKey] = issuer ? issuer.pointers : [NULL as CertPtr, NULL as KeyPtr];
+    const [issuerCert, issuerKey] = issuer ? issuer.pointers : [NULL as X509Ptr, NULL as KeyPtr];
     const cert = heap.withCString(nameLines, false, (n) => heap.withCString(exts.join('\n'), false, (e) =>
       x.ow_cert_issue(key, n, issuerCert, issuerKey, Math.floor(start / 1000), Math.floor(end / 1000), e)));
     if (cert === NULL) throw pkiError(this.#inst, `issuing the certificate for ${nameLines.replace(/\n/g, ', ')}`);

@@ -1,8 +1,9 @@
 /*
  * A test PKI made with libcrypto inside the module: keys of the chosen type, and certificates
  * with chosen names, validity, SANs, key usage and extended key usage, signed by a chosen
- * issuer. For tests: no openssl CLI needed, and the results work with node:tls too.
- * Conventions are shim.h's.
+ * issuer. For tests: no openssl CLI needed, and the results work with node:tls too. Linked
+ * only into the testing module (openssl-testing.wasm), never into the production ones.
+ * The ABI and its conventions are in ../abi.h.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -16,13 +17,13 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "shim.h"
+#include "../abi.h"
 
 /*
  * A new key: type "RSA" (bits), "EC" (curve: "P-256", "P-384"), "ED25519", "ED448", or an
  * ML-DSA parameter set ("ML-DSA-44", "ML-DSA-65", "ML-DSA-87"). NULL with the error queue set.
  */
-OW_API EVP_PKEY *ow_key_generate(const char *type, const char *curve, int bits)
+ow_key *ow_key_generate(const char *type, const char *curve, int32_t bits)
 {
     if (type == NULL)
         return NULL;
@@ -38,38 +39,19 @@ OW_API EVP_PKEY *ow_key_generate(const char *type, const char *curve, int bits)
     return EVP_PKEY_Q_keygen(NULL, NULL, type);
 }
 
-OW_API void ow_key_free(EVP_PKEY *key) { EVP_PKEY_free(key); }
+void ow_key_free(ow_key *key) { EVP_PKEY_free(key); }
 
-static char *bio_take(BIO *bio, size_t *len)
+uint8_t *ow_key_export_der(ow_key *key, size_t *len)
 {
-    char *data = NULL, *out = NULL;
-    long n = BIO_get_mem_data(bio, &data);
+    PKCS8_PRIV_KEY_INFO *p8 = key == NULL || len == NULL ? NULL : EVP_PKEY2PKCS8(key);
+    unsigned char *der = NULL;
+    int n = p8 == NULL ? 0 : i2d_PKCS8_PRIV_KEY_INFO(p8, &der);
 
-    if (n >= 0 && (out = malloc((size_t)n + 1)) != NULL) {
-        memcpy(out, data, (size_t)n);
-        out[n] = '\0';
-        if (len != NULL)
-            *len = (size_t)n;
-    }
-    BIO_free(bio);
-    return out;
-}
-
-/* Owned: the private key as PKCS#8, PEM (der = 0, NUL-terminated) or DER (der = 1); *len set. */
-OW_API char *ow_key_export(EVP_PKEY *key, int der, size_t *len)
-{
-    BIO *bio = key == NULL ? NULL : BIO_new(BIO_s_mem());
-    int ok;
-
-    if (bio == NULL)
+    PKCS8_PRIV_KEY_INFO_free(p8);
+    if (n <= 0)
         return NULL;
-    ok = der ? i2d_PKCS8PrivateKey_bio(bio, key, NULL, NULL, 0, NULL, NULL)
-             : PEM_write_bio_PKCS8PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL);
-    if (!ok) {
-        BIO_free(bio);
-        return NULL;
-    }
-    return bio_take(bio, len);
+    *len = (size_t)n;
+    return der;
 }
 
 /* SHA-256 for RSA and P-256, SHA-384 for P-384; none for algorithms that hash internally. */
@@ -111,8 +93,8 @@ static int name_from_lines(X509_NAME *name, const char *lines)
  * self-signed. `exts` holds extension lines in OpenSSL's config syntax ("name=value"), e.g.
  * "basicConstraints=critical,CA:TRUE" or "subjectAltName=DNS:localhost,IP:127.0.0.1".
  */
-OW_API X509 *ow_cert_issue(EVP_PKEY *key, const char *subject, X509 *issuer, EVP_PKEY *issuer_key,
-                           double not_before, double not_after, const char *exts)
+ow_x509 *ow_cert_issue(ow_key *key, const char *subject, ow_x509 *issuer, ow_key *issuer_key,
+                       double not_before, double not_after, const char *exts)
 {
     X509 *x = X509_new();
     X509V3_CTX v3;
@@ -167,18 +149,15 @@ done:
     return x;
 }
 
-OW_API void ow_cert_free(X509 *x) { X509_free(x); }
+void ow_cert_free(ow_x509 *x) { X509_free(x); }
 
-/* Owned: the certificate as PEM (der = 0, NUL-terminated) or DER (der = 1); *len set. */
-OW_API char *ow_cert_export(X509 *x, int der, size_t *len)
+uint8_t *ow_cert_export_der(ow_x509 *x, size_t *len)
 {
-    BIO *bio = x == NULL ? NULL : BIO_new(BIO_s_mem());
+    unsigned char *der = NULL;
+    int n = x == NULL || len == NULL ? 0 : i2d_X509(x, &der);
 
-    if (bio == NULL)
+    if (n <= 0)
         return NULL;
-    if (!(der ? i2d_X509_bio(bio, x) : PEM_write_bio_X509(bio, x))) {
-        BIO_free(bio);
-        return NULL;
-    }
-    return bio_take(bio, len);
+    *len = (size_t)n;
+    return der;
 }

@@ -160,7 +160,7 @@ BIO *ow_pipe_bio(ow_pipe *p)
 
     if (pipe_method == NULL) {
         int index = BIO_get_new_index();
-        BIO_METHOD *m = index < 0 ? NULL : BIO_meth_new(index | BIO_TYPE_SOURCE_SINK, "openssl-wasm pipe");
+        BIO_METHOD *m = index < 0 ? NULL : BIO_meth_new(index | BIO_TYPE_SOURCE_SINK, "openssl-tls-wasm pipe");
 
         if (m == NULL || !BIO_meth_set_write_ex(m, pipe_write) || !BIO_meth_set_read_ex(m, pipe_read)
             || !BIO_meth_set_ctrl(m, pipe_ctrl) || !BIO_meth_set_create(m, pipe_create)

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
-// openssl-wasm: OpenSSL's s_client and s_server, run by the WebAssembly build over real TCP
+// openssl-tls-wasm: OpenSSL's s_client and s_server, run by the WebAssembly build over real TCP
 // sockets. Works under Node, Deno (`deno run -A`) and Bun.
-//   openssl-wasm s_client -connect example.com:443 -brief
-//   openssl-wasm s_server -accept 8443 -cert chain.pem -key key.pem -www
+//   openssl-tls-wasm s_client -connect example.com:443 -brief
+//   openssl-tls-wasm s_server -accept 8443 -cert chain.pem -key key.pem -www
 import process from 'node:process';
 import * as api from '../dist/index.js';
 import { Exit, PROG, UsageError, write } from './cli/common.js';

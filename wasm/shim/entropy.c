@@ -20,7 +20,7 @@
 #include <openssl/provider.h>
 #include <openssl/rand.h>
 
-#include "shim.h"
+#include "internal.h"
 
 /* WASI preview1: fills buf with len random bytes; returns 0 (success) or a WASI errno. */
 __attribute__((import_module("wasi_snapshot_preview1"), import_name("random_get")))
@@ -207,22 +207,27 @@ static int seed_provider_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATC
     return 1;
 }
 
-int ow_seed_install(void)
+int ow_entropy_install_in(OSSL_LIB_CTX *libctx)
 {
     unsigned char probe[32];
 
-    if (!OSSL_PROVIDER_add_builtin(NULL, "wasm-seed", seed_provider_init))
+    if (!OSSL_PROVIDER_add_builtin(libctx, "wasm-seed", seed_provider_init))
         return 0;
-    if (OSSL_PROVIDER_load(NULL, "wasm-seed") == NULL)
+    if (OSSL_PROVIDER_load(libctx, "wasm-seed") == NULL)
         return 0;
     /* Loading any provider by hand turns off the automatic load of "default". */
-    if (OSSL_PROVIDER_load(NULL, "default") == NULL)
+    if (OSSL_PROVIDER_load(libctx, "default") == NULL)
         return 0;
-    if (!RAND_set_seed_source_type(NULL, SEED_NAME, SEED_PROPS))
+    if (!RAND_set_seed_source_type(libctx, SEED_NAME, SEED_PROPS))
         return 0;
     /* Instantiates the DRBG tree now, so a host without entropy fails at load, not mid-handshake. */
-    if (RAND_bytes(probe, sizeof(probe)) != 1)
+    if (RAND_bytes_ex(libctx, probe, sizeof(probe), 0) != 1)
         return 0;
     OPENSSL_cleanse(probe, sizeof(probe));
     return 1;
+}
+
+int ow_entropy_install(void)
+{
+    return ow_entropy_install_in(NULL);
 }
