@@ -57,7 +57,7 @@ $(DIST_WASM): dist/%: wasm/build/%
 bindings: dist/index.js $(DIST_WASM)
 
 clean:
-	rm -rf $(WASM_OUTPUTS) $(ABI_EXPORTS) $(KAT_BUILD) dist $(ROOTS_TS) $(ABI_TS)
+	rm -rf $(WASM_OUTPUTS) $(CHECK_OUTPUTS) wasm/build/fast $(ABI_EXPORTS) $(KAT_BUILD) dist $(ROOTS_TS) $(ABI_TS)
 
 distclean:
 	rm -rf wasm/build
