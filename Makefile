@@ -22,7 +22,7 @@ deps:
 test: all
 	node test/all.mjs
 
-wasm: $(WASM_OUTPUTS)
+wasm: $(WASM_OUTPUTS) $(CHECK_OUTPUTS)
 
 # OpenSSL's own known-answer tests (test/evp_test.c over every test/recipes/30-test_evp_data
 # file) against each flavor, linked as its module is (wasm/kat/kat.mk). test/kat/run.mjs runs
@@ -58,7 +58,7 @@ $(DIST_WASM): dist/%: wasm/build/%
 bindings: dist/index.js $(DIST_WASM)
 
 clean:
-	rm -rf $(WASM_OUTPUTS) $(ABI_EXPORTS) $(HTTP_ABI_EXPORTS) $(KAT_BUILD) dist $(ROOTS_TS) $(ABI_TS) $(HTTP_ABI_TS)
+	rm -rf $(WASM_OUTPUTS) $(CHECK_OUTPUTS) wasm/build/fast $(ABI_EXPORTS) $(HTTP_ABI_EXPORTS) $(KAT_BUILD) dist $(ROOTS_TS) $(ABI_TS) $(HTTP_ABI_TS)
 
 distclean:
 	rm -rf wasm/build

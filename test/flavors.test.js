@@ -1,8 +1,8 @@
 // The two builds of the module (wasm/flavors/): "small", the default, and "full". Loading and
 // telling them apart; what the small one leaves out fails with a message that says so, and works
 // in the full one against real peers (openssl s_server); and record protection in both, which
-// runs through this package's own ChaCha20 and Poly1305 (wasm/fast/), checked byte for byte
-// against the runtime's native node:tls for every cipher suite and many record sizes.
+// runs through this package's own ChaCha20, Poly1305, AES and GHASH (wasm/fast/), checked byte
+// for byte against the runtime's native node:tls for every cipher suite and many record sizes.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import tls from 'node:tls';
@@ -160,13 +160,16 @@ const SUITES = [
   { name: 'TLS_CHACHA20_POLY1305_SHA256', options: { ciphersuites: 'TLS_CHACHA20_POLY1305_SHA256' } },
   { name: 'ECDHE-ECDSA-CHACHA20-POLY1305', options: { maxVersion: 'TLSv1.2', ciphers: 'ECDHE-ECDSA-CHACHA20-POLY1305' } },
   { name: 'ECDHE-ECDSA-AES128-GCM-SHA256', options: { maxVersion: 'TLSv1.2', ciphers: 'ECDHE-ECDSA-AES128-GCM-SHA256' } },
+  { name: 'ECDHE-ECDSA-AES256-GCM-SHA384', options: { maxVersion: 'TLSv1.2', ciphers: 'ECDHE-ECDSA-AES256-GCM-SHA384' } },
   // CBC with HMAC: Node's own node:tls has it; Deno's (rustls) and Bun's (BoringSSL) servers do not.
   ...(runtime === 'node' ? [{ name: 'ECDHE-ECDSA-AES256-SHA384', options: { maxVersion: 'TLSv1.2', ciphers: 'ECDHE-ECDSA-AES256-SHA384' } }] : []),
 ];
 
 // Around every block and record boundary: ChaCha20's 64-byte blocks and 256-byte groups of
-// four, Poly1305's 16-byte blocks, a full 16 KiB record and more than one.
-const SIZES = [1, 2, 15, 16, 17, 31, 63, 64, 65, 127, 255, 256, 257, 300, 1023, 1024, 4095, 16383, 16384, 16385, 40000, 70001];
+// four, Poly1305's and AES's 16-byte blocks, AES-CTR's 128-byte groups of eight, gcm128.c's
+// 3 KiB stretches of counter mode then GHASH, a full 16 KiB record and more than one.
+const SIZES = [1, 2, 15, 16, 17, 31, 63, 64, 65, 112, 127, 128, 129, 255, 256, 257, 300, 1023, 1024,
+  3071, 3072, 3073, 4095, 16383, 16384, 16385, 40000, 70001];
 
 /** A native node:tls server that echoes everything back; closed by the scope. */
 async function echoServer(scope) {

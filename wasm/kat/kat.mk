@@ -58,10 +58,10 @@ $$(KAT_DIR_$(1))/kat.o: wasm/kat/kat.c wasm/kat/compat.h $(SHIM_HEADERS) wasm/ka
 $$(KAT_TESTUTIL_$(1)): $(KAT_TESTUTIL_SOURCES:%.c=$$(KAT_DIR_$(1))/%.o)
 	rm -f $$@ && emar rcs $$@ $$^
 
-$$(KAT_WASM_$(1)): $$(KAT_OBJECTS_$(1)) $$(KAT_TESTUTIL_$(1)) $(SHIM_SOURCES) $(SHIM_HEADERS) $(FAST_OBJECTS) \
+$$(KAT_WASM_$(1)): $$(KAT_OBJECTS_$(1)) $$(KAT_TESTUTIL_$(1)) $(SHIM_SOURCES) $(SHIM_HEADERS) $$(FAST_OBJECTS_$(1)) \
     $$(FLAVOR_SOURCES_$(1)) $$(OPENSSL_LIBS_$(1)) wasm/link.mk wasm/imports.js wasm/kat/kat.mk wasm/kat/imports.js
 	emcc $(SHIM_CFLAGS) $$(OPENSSL_INCLUDES_$(1)) $$(FLAVOR_INCLUDES_$(1)) -DOW_FLAVOR='"$(1)"' $(KAT_LDFLAGS) $$(WASM_OPT_$(1)) \
-	  $(SHIM_SOURCES) $(FAST_OBJECTS) $$(FLAVOR_SOURCES_$(1)) $$(KAT_OBJECTS_$(1)) $$(KAT_TESTUTIL_$(1)) \
+	  $(SHIM_SOURCES) $$(FAST_OBJECTS_$(1)) $$(FLAVOR_SOURCES_$(1)) $$(KAT_OBJECTS_$(1)) $$(KAT_TESTUTIL_$(1)) \
 	  $$(OPENSSL_LIBS_$(1)) -o $$@
 endef
 
