@@ -161,7 +161,8 @@ ${s.fields.map((f) => `  ${camel(f.name)}: { offset: ${f.offset}, kind: '${f.kin
 
 /** The production modules' exports. */
 export interface ShimExports {
-  readonly memory: WebAssembly.Memory;
+  /** The module's memory (typed by shape, so that the declarations need no DOM lib). */
+  readonly memory: { readonly buffer: ArrayBuffer };
   _initialize?(): void;
 ${functions.filter((f) => !f.testing).map(declare).join('\n')}
 }
