@@ -155,6 +155,49 @@ function checkName(name: string, value: unknown): void {
   if (value.includes('\0')) throw new TypeError(`${name} must not contain NUL characters`);
 }
 
+/** The largest `length` exportKeyingMaterial() takes (node's limit is 2^32 - 1; this one keeps it within the heap). */
+export const MAX_EXPORT_LENGTH = 1 << 20;
+
+/** A TypeError or RangeError with node's code and wording. */
+function argError<E extends Error>(Kind: new (m: string) => E, code: string, message: string): E {
+  return Object.assign(new Kind(message), { code });
+}
+
+/** How node describes a value it did not expect (`Received type string ('8')`). */
+function received(v: unknown): string {
+  if (v === null || v === undefined) return `Received ${v}`;
+  if (typeof v === 'function') return `Received function ${v.name || '<anonymous>'}`;
+  if (typeof v === 'object') return `Received an instance of ${(v as object).constructor?.name ?? 'Object'}`;
+  const shown = typeof v === 'string' ? `'${v.length > 25 ? `${v.slice(0, 25)}...` : v}'` : String(v);
+  return `Received type ${typeof v} (${shown})`;
+}
+
+/** node's checks of exportKeyingMaterial's arguments, with its codes and messages. */
+export function checkExportArguments(length: unknown, label: unknown, context: unknown): void {
+  if (typeof length !== 'number') {
+    throw argError(TypeError, 'ERR_INVALID_ARG_TYPE', `The "length" argument must be of type number. ${received(length)}`);
+  }
+  if (!Number.isInteger(length)) {
+    throw argError(RangeError, 'ERR_OUT_OF_RANGE', `The value of "length" is out of range. It must be an integer. Received ${length}`);
+  }
+  if (length < 1 || length > MAX_EXPORT_LENGTH) {
+    throw argError(RangeError, 'ERR_OUT_OF_RANGE',
+      `The value of "length" is out of range. It must be >= 1 && <= ${MAX_EXPORT_LENGTH}. Received ${length}`);
+  }
+  if (typeof label !== 'string') {
+    throw argError(TypeError, 'ERR_INVALID_ARG_TYPE', `The "label" argument must be of type string. ${received(label)}`);
+  }
+  if (context !== undefined && !ArrayBuffer.isView(context)) {
+    throw argError(TypeError, 'ERR_INVALID_ARG_TYPE',
+      `The "context" argument must be an instance of Buffer, TypedArray, or DataView. ${received(context)}`);
+  }
+}
+
+/** node's error for asking a connection that is not (or no longer) established. */
+export function notEstablished(): TlsError {
+  return new TlsError('TLS socket connection must be securely established', { code: 'ERR_TLS_INVALID_STATE' });
+}
+
 /**
  * One TLS engine, client or server, as its {@link SecureContext} decides. Free it with
  * {@link free} or `using`; a FinalizationRegistry frees forgotten ones, but only eventually.
@@ -284,7 +327,7 @@ export class TlsEngine extends NativeHandle<ConnPtr> {
     if (verifyFailed) {
       const verifyError = info.verifyError ?? `X.509 error ${info.verifyResult}`;
       e = new TlsError(this.#verifyMessage(info.verifyResult, verifyError),
-        { ...details, code: verifyCode(info.verifyResult), verifyResult: info.verifyResult, verifyError });
+        { ...details, code: verifyCode(info.verifyResult), verifyResult: info.verifyResult, verifyError, verifyFailures: this.verifyFailures() });
     } else if (errors.length > 0) {
       const text = formatOpenSSLError(errors[0]);
       e = new TlsError(info.alertReceived?.level === 'fatal'
@@ -569,6 +612,38 @@ export class TlsEngine extends NativeHandle<ConnPtr> {
     const p = this.pointer;
     const [der, [len]] = heap.withOut(1, (out) => x.ow_conn_get_session(p, out));
     return der === NULL ? undefined : heap.takeBytes(der, len, true);
+  }
+
+  /**
+   * Keying material exported from the connection's secrets as RFC 5705 defines it (RFC 8446
+   * section 7.5 in TLS 1.3): `length` bytes for `label` and, if given, `context` (an empty
+   * context differs from none). With node's signature and errors
+   * (`tlsSocket.exportKeyingMaterial`); both ends that give the same arguments get the same bytes.
+   * Throws `ERR_TLS_INVALID_STATE` before the handshake is done.
+   *
+   * @example
+   * ```ts
+   * const binding = engine.exportKeyingMaterial(32, 'EXPORTER-my-protocol');
+   * ```
+   */
+  exportKeyingMaterial(length: number, label: string, context?: ArrayBufferView): Uint8Array {
+    checkExportArguments(length, label, context);
+    const p = this.#live();
+    if (!this.#done) throw notEstablished();
+    const { exports: x, heap } = this.instance;
+    const labelBytes = new TextEncoder().encode(label);
+    const ctxBytes = context === undefined ? new Uint8Array(0)
+      : new Uint8Array(context.buffer, context.byteOffset, context.byteLength);
+    const out = heap.alloc(length);
+    try {
+      const status = heap.withBytes(labelBytes, false, (l, ln) => heap.withBytes(ctxBytes, false, (c, cn) =>
+        x.ow_conn_export_keying_material(p, out, length, l, ln, c, cn, context === undefined ? 0 : 1)));
+      if (status === Status.ERR_ARGUMENT) throw notEstablished();
+      if (status !== Status.OK) throw openSSLFailure(this.instance, 'exportKeyingMaterial');
+      return heap.copyOut(out, length);
+    } finally {
+      heap.free(out, length);
+    }
   }
 
   /** The peer's certificates as DER, leaf first, as the peer sent them (also after a failed verification). */

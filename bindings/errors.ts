@@ -26,6 +26,7 @@ export interface TlsErrorDetails {
   errors?: readonly OpenSSLError[];
   verifyResult?: number;
   verifyError?: string;
+  verifyFailures?: readonly { readonly depth: number; readonly error: number }[];
   alertSent?: TlsAlert;
   alertReceived?: TlsAlert;
   cause?: unknown;
@@ -52,6 +53,12 @@ export class TlsError extends Error {
   readonly verifyResult: number | undefined;
   /** OpenSSL's text for `verifyResult`, e.g. `"certificate has expired"`. */
   readonly verifyError: string | undefined;
+  /**
+   * For a failed verification, every error it met in OpenSSL's order (`{ depth, error }`, as
+   * `engine.verifyFailures()`): the first is what `openssl s_client -verify_return_error`
+   * prints; `verifyResult` is the one verification ends with, which node:tls reports.
+   */
+  readonly verifyFailures: readonly { readonly depth: number; readonly error: number }[];
   /** The last alert this side sent, if any. */
   readonly alertSent: TlsAlert | undefined;
   /** The last alert the peer sent, if any. */
@@ -66,6 +73,7 @@ export class TlsError extends Error {
     this.errors = details.errors ?? [];
     this.verifyResult = details.verifyResult;
     this.verifyError = details.verifyError;
+    this.verifyFailures = details.verifyFailures ?? [];
     this.alertSent = details.alertSent;
     this.alertReceived = details.alertReceived;
   }

@@ -14,7 +14,7 @@
  */
 import { describeCertificate, type CertificateInfo } from './certificate.js';
 import type { SecureContext, SecureContextOptions } from './context.js';
-import type { CipherInfo, Negotiated, TlsEngine, TlsMessageEvent } from './engine.js';
+import { checkExportArguments, notEstablished, type CipherInfo, type Negotiated, type TlsEngine, type TlsMessageEvent } from './engine.js';
 import { TlsError, type TlsAlert } from './errors.js';
 import { getOpenSSL, OpenSSL } from './openssl.js';
 import { toTransport, transportClosed, type Transport, type TransportLike } from './transports.js';
@@ -557,6 +557,23 @@ export class TlsStream {
       });
     }
     return chain[0];
+  }
+
+  /**
+   * Keying material exported from the connection as RFC 5705 defines it, with node's
+   * signature and errors (`tlsSocket.exportKeyingMaterial(length, label[, context])`): both ends
+   * that give the same arguments get the same bytes. Throws `ERR_TLS_INVALID_STATE` once the
+   * connection has closed.
+   *
+   * @example
+   * ```ts
+   * const binding = tls.exportKeyingMaterial(32, 'EXPORTER-Channel-Binding', undefined);
+   * ```
+   */
+  exportKeyingMaterial(length: number, label: string, context?: ArrayBufferView): Uint8Array {
+    if (this.#conn.alive) return this.#conn.exportKeyingMaterial(length, label, context);
+    checkExportArguments(length, label, context); // the argument errors first, as node
+    throw notEstablished();
   }
 
   /**

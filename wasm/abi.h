@@ -240,6 +240,13 @@ OW_API OW_OWNED char *ow_x509_describe(const uint8_t *der, size_t len);
 OW_API OW_OWNED uint8_t *ow_conn_get_session(ow_conn *conn, size_t *len);
 /* Client, before the handshake: offers a session saved by ow_conn_get_session. */
 OW_API ow_status ow_conn_set_session(ow_conn *conn, const uint8_t *der, size_t len);
+/*
+ * Keying material exported as RFC 5705 defines it (RFC 8446 section 7.5 for TLS 1.3): len bytes
+ * into out, for label and, when has_context is 1, context (which may be empty; RFC 5705 tells
+ * an empty context from none). OW_ERR_ARGUMENT before the handshake is done; out is written
+ * only on success.
+ */
+OW_API ow_status ow_conn_export_keying_material(ow_conn *conn, uint8_t *out, size_t len, const uint8_t *label, size_t label_len, const uint8_t *context, size_t context_len, int32_t has_context);
 
 /* ------------------------------------------------------------------- events (events.c) */
 
