@@ -20,7 +20,7 @@
 import { CONN_INFO, NULL, Status, type BytePtr, type ConnPtr, type Pointer } from './abi.js';
 import { describeCertificate, type CertificateInfo } from './certificate.js';
 import type { SecureContext } from './context.js';
-import { TlsError, formatOpenSSLError } from './errors.js';
+import { TlsError, argError, formatOpenSSLError, received } from './errors.js';
 import { STAGING_SIZE, outOfMemory, toBytes } from './memory.js';
 import {
   CONTENT_TYPES, HANDSHAKE_TYPES, X509_V, decodeAlert, verifyCode, versionName, type TlsAlert,
@@ -157,20 +157,6 @@ function checkName(name: string, value: unknown): void {
 
 /** The largest `length` exportKeyingMaterial() takes (node's limit is 2^32 - 1; this one keeps it within the heap). */
 export const MAX_EXPORT_LENGTH = 1 << 20;
-
-/** A TypeError or RangeError with node's code and wording. */
-function argError<E extends Error>(Kind: new (m: string) => E, code: string, message: string): E {
-  return Object.assign(new Kind(message), { code });
-}
-
-/** How node describes a value it did not expect (`Received type string ('8')`). */
-function received(v: unknown): string {
-  if (v === null || v === undefined) return `Received ${v}`;
-  if (typeof v === 'function') return `Received function ${v.name || '<anonymous>'}`;
-  if (typeof v === 'object') return `Received an instance of ${(v as object).constructor?.name ?? 'Object'}`;
-  const shown = typeof v === 'string' ? `'${v.length > 25 ? `${v.slice(0, 25)}...` : v}'` : String(v);
-  return `Received type ${typeof v} (${shown})`;
-}
 
 /** node's checks of exportKeyingMaterial's arguments, with its codes and messages. */
 export function checkExportArguments(length: unknown, label: unknown, context: unknown): void {
@@ -639,7 +625,11 @@ export class TlsEngine extends NativeHandle<ConnPtr> {
       const status = heap.withBytes(labelBytes, false, (l, ln) => heap.withBytes(ctxBytes, false, (c, cn) =>
         x.ow_conn_export_keying_material(p, out, length, l, ln, c, cn, context === undefined ? 0 : 1)));
       if (status === Status.ERR_ARGUMENT) throw notEstablished();
-      if (status !== Status.OK) throw openSSLFailure(this.instance, 'exportKeyingMaterial');
+      if (status !== Status.OK) {
+        // node's error: OpenSSL's own line, e.g. a TLS 1.2 label RFC 5705 reserves.
+        const errors = drainErrors(this.instance);
+        throw new TlsError(errors.length ? formatOpenSSLError(errors[0]) : 'Key export failed', { errors });
+      }
       return heap.copyOut(out, length);
     } finally {
       heap.free(out, length);
@@ -658,6 +648,22 @@ export class TlsEngine extends NativeHandle<ConnPtr> {
       certs.push(heap.takeBytes(der, len, false));
     }
     return certs;
+  }
+
+  /**
+   * The chain verification built, as DER: the leaf, its issuers as OpenSSL found them (among
+   * what the peer sent and in the trusted CAs), and the trust anchor when one was found. After
+   * a failed verification, as far as it got; empty when verification did not run.
+   */
+  verifiedCertificates(): Uint8Array[] {
+    const { exports: x, heap } = this.instance;
+    const p = this.pointer;
+    const certs: Uint8Array[] = [];
+    for (let i = 0; ; i++) {
+      const [der, [len]] = heap.withOut(1, (out) => x.ow_conn_verified_cert(p, i, out));
+      if (der === NULL) return certs;
+      certs.push(heap.takeBytes(der, len, false));
+    }
   }
 
   /** The peer's leaf certificate described (node's getPeerCertificate() fields), or undefined. */

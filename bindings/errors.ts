@@ -90,3 +90,32 @@ export function formatOpenSSLError(e: OpenSSLError): string {
 export function useAfterFree(what: string): TlsError {
   return new TlsError(`${what} has been freed`, { code: 'ERR_USE_AFTER_FREE' });
 }
+
+/** A TypeError or RangeError with node's code and wording. */
+export function argError<E extends Error>(Kind: new (m: string) => E, code: string, message: string): E {
+  return Object.assign(new Kind(message), { code });
+}
+
+/** How node describes a value it did not expect (`Received type string ('8')`). */
+export function received(v: unknown): string {
+  if (v === null || v === undefined) return `Received ${v}`;
+  if (typeof v === 'function') return `Received function ${v.name || '<anonymous>'}`;
+  if (typeof v === 'object') return `Received an instance of ${(v as object).constructor?.name ?? 'Object'}`;
+  const shown = typeof v === 'string' ? `'${v.length > 25 ? `${v.slice(0, 25)}...` : v}'` : String(v);
+  return `Received type ${typeof v} (${shown})`;
+}
+
+/** node's error for a handshake that did not finish in time (a server's `handshakeTimeout`, a `timeout`). */
+export function handshakeTimedOut(): TlsError {
+  return new TlsError('TLS handshake timeout', { code: 'ERR_TLS_HANDSHAKE_TIMEOUT' });
+}
+
+/**
+ * The error for an aborted `signal`: a TlsError named 'AbortError' with code 'ABORT_ERR', as
+ * node's AbortError is, and the signal's reason as its cause.
+ */
+export function aborted(reason: unknown): TlsError {
+  const e = new TlsError('The operation was aborted', { code: 'ABORT_ERR', cause: reason });
+  Object.defineProperty(e, 'name', { value: 'AbortError', enumerable: false, configurable: true, writable: true });
+  return e;
+}

@@ -220,6 +220,12 @@ OW_API ow_status ow_conn_set_verify_time(ow_conn *conn, double seconds);
  */
 OW_API OW_OWNED uint8_t *ow_conn_peer_cert(ow_conn *conn, int32_t i, size_t *len);
 /*
+ * Certificate i of the chain verification built (0 is the leaf, the last the trust anchor when
+ * one was found) as DER; *len is set. Also after a failed verification, as far as it got. NULL
+ * when there is no such certificate.
+ */
+OW_API OW_OWNED uint8_t *ow_conn_verified_cert(ow_conn *conn, int32_t i, size_t *len);
+/*
  * Each X.509 error verification met, in OpenSSL's order (with rejectUnauthorized: false it
  * goes on past each one, as s_client does): pairs of int32 (depth, error), *count pairs. Borrowed.
  */

@@ -118,6 +118,20 @@ uint8_t *ow_conn_peer_cert(ow_conn *conn, int32_t i, size_t *len)
     return der; /* OpenSSL's malloc is this module's malloc: ow_free frees it */
 }
 
+uint8_t *ow_conn_verified_cert(ow_conn *conn, int32_t i, size_t *len)
+{
+    STACK_OF(X509) *chain;
+    X509 *x;
+    unsigned char *der = NULL;
+    int n;
+
+    if (conn == NULL || len == NULL || i < 0 || (chain = SSL_get0_verified_chain(conn->ssl)) == NULL
+            || i >= sk_X509_num(chain) || (x = sk_X509_value(chain, i)) == NULL || (n = i2d_X509(x, &der)) <= 0)
+        return NULL;
+    *len = (size_t)n;
+    return der;
+}
+
 char *ow_bio_take_string(BIO *bio)
 {
     char *data = NULL, *s = NULL;
