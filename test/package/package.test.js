@@ -2,7 +2,7 @@
 // project, then used from there by Node (ESM and require()), Deno, Bun, a strict TypeScript
 // consumer (node16 and bundler resolution, with and without the DOM lib), a page bundled with
 // esbuild and one bundled with Vite (in headless Chromium, through the relay), and a Worker in
-// workerd (TLS over cloudflare:sockets to a loopback server). Also: the tarball holds what users
+// workerd (TLS over cloudflare:sockets to a loopback server); and the page under `vite dev`. Also: the tarball holds what users
 // need and nothing else, its source maps carry their sources, and packing twice gives the same
 // bytes. Tools (TypeScript, esbuild, Vite, workerd, Chromium's driver) come from this
 // repository's devDependencies; the package under test only from the tarball.
@@ -349,6 +349,28 @@ test('a page bundled with Vite (vite build), which emits openssl.wasm by itself,
   assert.is(shown.state, 'done', `${shown.error}\n${shown.log}`);
   assert.equal(shown.result, { protocol: 'TLSv1.3', authorized: true, body: `${marker} GET /` });
 }, 120_000);
+
+test('the same page under Vite\'s dev server (vite dev), which serves the module from node_modules as it is', async () => {
+  await pages();
+  const vite = await import(pathToFileURL(join(root, 'node_modules/vite/dist/node/index.js')).href);
+  const dir = join(env.app, 'page-dev');
+  await cp(join(env.app, 'page'), dir, { recursive: true });
+  const server = await vite.createServer({
+    root: dir, configFile: false, logLevel: 'silent', cacheDir: join(env.app, '.vite-dev'),
+    server: { host: HOST, port: 0, strictPort: false, hmr: false },
+  });
+  scope.defer(() => server.close());
+  await server.listen();
+  const origin = server.resolvedUrls.local[0].replace(/\/$/, '');
+  // A relay that allows the dev server's origin, named in the config.json the dev server serves.
+  const { createRelay } = await import(pathToFileURL(join(env.installed, 'dist/relay.js')).href);
+  env.devRelay = await createRelay({ port: 0, allow: [`localhost:${env.port}`], origins: [origin] });
+  scope.defer(() => env.devRelay.close());
+  await writeFile(join(dir, 'config.json'), JSON.stringify({ relay: env.devRelay.url, target: `localhost:${env.port}`, ca: pem('ca.pem') }));
+  const shown = await openPage(`${origin}/`);
+  assert.is(shown.state, 'done', `${shown.error}\n${shown.log}`);
+  assert.equal(shown.result, { protocol: 'TLSv1.3', authorized: true, body: `${marker} GET /` });
+}, 90_000);
 
 // ------------------------------------------------------------------ workerd
 
