@@ -1,11 +1,12 @@
 // The package as a user gets it: `npm pack`, installed from the tarball (offline) into a fresh
 // project, then used from there by Node (ESM and require()), Deno, Bun, a strict TypeScript
 // consumer (node16 and bundler resolution, with and without the DOM lib), a page bundled with
-// esbuild and one bundled with Vite (in headless Chromium, through the relay), and a Worker in
-// workerd (TLS over cloudflare:sockets to a loopback server); and the page under `vite dev`. Also: the tarball holds what users
-// need and nothing else, its source maps carry their sources, and packing twice gives the same
-// bytes. Tools (TypeScript, esbuild, Vite, workerd, Chromium's driver) come from this
-// repository's devDependencies; the package under test only from the tarball.
+// esbuild and one bundled with Vite (also under `vite dev`), in headless Chromium through the
+// relay, and a Worker in workerd (TLS over cloudflare:sockets to a loopback server). Also: the
+// tarball holds what users need and nothing else, its source maps carry their sources, and
+// packing twice gives the same bytes. Tools (TypeScript, esbuild, Vite, workerd, Chromium's
+// driver) come from this repository's devDependencies; the package under test only from the
+// tarball.
 //   node test/run.js test/package/package.test.js        (make test runs it, as 'package')
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
