@@ -32,16 +32,18 @@ kat: deps $(KAT_WASM)
 	node test/kat/run.mjs
 
 # The package: compiled bindings and the module beside them, as `exports` in package.json names them.
-ROOTS_TS   := bindings/root-certificates.ts
-# Generated sources are listed by name: bindings/abi.ts (wasm/gen-abi.mjs) and the roots.
-TS_SOURCES := $(filter-out $(ROOTS_TS) $(ABI_TS) $(HTTP_ABI_TS),$(wildcard bindings/*.ts bindings/*/*.ts)) $(ROOTS_TS) $(ABI_TS) $(HTTP_ABI_TS)
+# The bundled roots are data, written by scripts/gen-roots.mjs straight into dist/ (no source map).
+ROOTS_JS   := dist/roots-data.js
+# Generated sources are listed by name: bindings/abi.ts and bindings/http-abi.ts (wasm/gen-abi.mjs).
+TS_SOURCES := $(filter-out $(ABI_TS) $(HTTP_ABI_TS),$(wildcard bindings/*.ts bindings/*/*.ts)) $(ABI_TS) $(HTTP_ABI_TS)
 NPM_STAMP  := node_modules/.package-lock.json
 
 $(NPM_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
 
-$(ROOTS_TS): scripts/gen-roots.mjs
+# After tsc, which starts from a dist/ without earlier output.
+$(ROOTS_JS): scripts/gen-roots.mjs dist/index.js
 	node scripts/gen-roots.mjs $@
 
 # tsc writes into a dist/ without earlier output, so a moved or deleted source leaves no stale module.
@@ -55,10 +57,10 @@ DIST_WASM := $(patsubst wasm/build/%,dist/%,$(WASM_OUTPUTS))
 $(DIST_WASM): dist/%: wasm/build/%
 	@mkdir -p dist && cp $< $@
 
-bindings: dist/index.js $(DIST_WASM)
+bindings: dist/index.js $(DIST_WASM) $(ROOTS_JS)
 
 clean:
-	rm -rf $(WASM_OUTPUTS) $(CHECK_OUTPUTS) wasm/build/fast $(ABI_EXPORTS) $(HTTP_ABI_EXPORTS) $(KAT_BUILD) dist $(ROOTS_TS) $(ABI_TS) $(HTTP_ABI_TS)
+	rm -rf $(WASM_OUTPUTS) $(CHECK_OUTPUTS) wasm/build/fast $(ABI_EXPORTS) $(HTTP_ABI_EXPORTS) $(KAT_BUILD) dist $(ABI_TS) $(HTTP_ABI_TS)
 
 distclean:
 	rm -rf wasm/build

@@ -34,8 +34,13 @@ export interface CertificateInfo {
   readonly exponent?: string;
   /** EC: the curve's ASN.1 name, e.g. 'prime256v1'. */
   readonly asn1Curve?: string;
-  /** The SubjectPublicKeyInfo, DER. */
-  readonly pubkey: Uint8Array;
+  /** EC: the curve's NIST name, e.g. 'P-256', for the curves NIST names. */
+  readonly nistCurve?: string;
+  /**
+   * The public key, as node gives it: for RSA the SubjectPublicKeyInfo (DER), for EC the
+   * uncompressed point; absent for other keys (Ed25519, ML-DSA), as in node.
+   */
+  readonly pubkey?: Uint8Array;
   /** As OpenSSL prints validity: 'Jan  1 00:00:00 2030 GMT'. */
   readonly valid_from: string;
   readonly valid_to: string;
@@ -62,9 +67,48 @@ function hexBytes(hex: string): Uint8Array {
   return out;
 }
 
+/** OpenSSL's EC_curve_nid2nist() names, by ASN.1 name. */
+const NIST_CURVES: Readonly<Record<string, string>> = {
+  prime192v1: 'P-192', secp224r1: 'P-224', prime256v1: 'P-256', secp384r1: 'P-384', secp521r1: 'P-521',
+};
+
+/**
+ * The BIT STRING of a DER SubjectPublicKeyInfo, without its unused-bits byte: an EC key's
+ * point. Undefined for bytes that are not one.
+ */
+function spkiKeyBits(spki: Uint8Array): Uint8Array | undefined {
+  let pos = 0;
+  const header = (tag: number): number | undefined => {
+    if (spki[pos++] !== tag) return undefined;
+    let len = spki[pos++];
+    if (len & 0x80) {
+      const n = len & 0x7f;
+      len = 0;
+      for (let i = 0; i < n; i++) len = len * 256 + spki[pos++];
+    }
+    return pos + len <= spki.length ? len : undefined;
+  };
+  if (header(0x30) === undefined) return undefined; // SubjectPublicKeyInfo
+  const alg = header(0x30); // AlgorithmIdentifier: skipped
+  if (alg === undefined) return undefined;
+  pos += alg;
+  const bits = header(0x03);
+  return bits === undefined || bits < 1 || spki[pos] !== 0 ? undefined : spki.slice(pos + 1, pos + bits);
+}
+
 function addTo(obj: Record<string, string | string[]>, key: string, value: string): void {
   const had = obj[key];
   obj[key] = had === undefined ? value : Array.isArray(had) ? [...had, value] : [had, value];
+}
+
+/** node's `pubkey`: RSA's SubjectPublicKeyInfo, EC's point, nothing for other keys. */
+function publicKey(type: string | undefined, spki: Uint8Array): { pubkey?: Uint8Array } {
+  if (type === 'RSA') return { pubkey: spki };
+  if (type === 'EC') {
+    const point = spkiKeyBits(spki);
+    return point ? { pubkey: point } : {};
+  }
+  return {};
 }
 
 /** Describes a DER certificate with OpenSSL; throws a TlsError for bytes that are not one. */
@@ -104,7 +148,8 @@ export function describeCertificate(inst: Instance, der: Uint8Array): Certificat
     keyType: one.key_type ?? 'unknown',
     ...(one.modulus !== undefined ? { modulus: one.modulus, exponent: one.exponent } : {}),
     ...(one.key_curve !== undefined ? { asn1Curve: one.key_curve } : {}),
-    pubkey: hexBytes(one.pubkey ?? ''),
+    ...(one.key_curve !== undefined && NIST_CURVES[one.key_curve] ? { nistCurve: NIST_CURVES[one.key_curve] } : {}),
+    ...publicKey(one.key_type, hexBytes(one.pubkey ?? '')),
     valid_from: one.valid_from ?? '', valid_to: one.valid_to ?? '',
     validFrom: new Date(Number(one.not_before) * 1000), validTo: new Date(Number(one.not_after) * 1000),
     signatureAlgorithm: one.sig_alg ?? 'unknown',

@@ -20,7 +20,7 @@
 import { CONN_INFO, NULL, Status, type BytePtr, type ConnPtr, type Pointer } from './abi.js';
 import { describeCertificate, type CertificateInfo } from './certificate.js';
 import type { SecureContext } from './context.js';
-import { TlsError, formatOpenSSLError } from './errors.js';
+import { TlsError, argError, formatOpenSSLError, received } from './errors.js';
 import { STAGING_SIZE, outOfMemory, toBytes } from './memory.js';
 import {
   CONTENT_TYPES, HANDSHAKE_TYPES, X509_V, decodeAlert, verifyCode, versionName, type TlsAlert,
@@ -151,6 +151,35 @@ function isIp(host: string): boolean {
 }
 
 
+/** The largest `length` exportKeyingMaterial() takes (node's limit is 2^32 - 1; this one keeps it within the heap). */
+export const MAX_EXPORT_LENGTH = 1 << 20;
+
+/** node's checks of exportKeyingMaterial's arguments, with its codes and messages. */
+export function checkExportArguments(length: unknown, label: unknown, context: unknown): void {
+  if (typeof length !== 'number') {
+    throw argError(TypeError, 'ERR_INVALID_ARG_TYPE', `The "length" argument must be of type number. ${received(length)}`);
+  }
+  if (!Number.isInteger(length)) {
+    throw argError(RangeError, 'ERR_OUT_OF_RANGE', `The value of "length" is out of range. It must be an integer. Received ${length}`);
+  }
+  if (length < 1 || length > MAX_EXPORT_LENGTH) {
+    throw argError(RangeError, 'ERR_OUT_OF_RANGE',
+      `The value of "length" is out of range. It must be >= 1 && <= ${MAX_EXPORT_LENGTH}. Received ${length}`);
+  }
+  if (typeof label !== 'string') {
+    throw argError(TypeError, 'ERR_INVALID_ARG_TYPE', `The "label" argument must be of type string. ${received(label)}`);
+  }
+  if (context !== undefined && !ArrayBuffer.isView(context)) {
+    throw argError(TypeError, 'ERR_INVALID_ARG_TYPE',
+      `The "context" argument must be an instance of Buffer, TypedArray, or DataView. ${received(context)}`);
+  }
+}
+
+/** node's error for asking a connection that is not (or no longer) established. */
+export function notEstablished(): TlsError {
+  return new TlsError('TLS socket connection must be securely established', { code: 'ERR_TLS_INVALID_STATE' });
+}
+
 /**
  * One TLS engine, client or server, as its {@link SecureContext} decides. Free it with
  * {@link free} or `using`; a FinalizationRegistry frees forgotten ones, but only eventually.
@@ -277,7 +306,7 @@ export class TlsEngine extends NativeHandle<ConnPtr> {
     if (verifyFailed) {
       const verifyError = info.verifyError ?? `X.509 error ${info.verifyResult}`;
       e = new TlsError(this.#verifyMessage(info.verifyResult, verifyError),
-        { ...details, code: verifyCode(info.verifyResult), verifyResult: info.verifyResult, verifyError });
+        { ...details, code: verifyCode(info.verifyResult), verifyResult: info.verifyResult, verifyError, verifyFailures: this.verifyFailures() });
     } else if (errors.length > 0) {
       const text = formatOpenSSLError(errors[0]);
       e = new TlsError(info.alertReceived?.level === 'fatal'
@@ -561,6 +590,42 @@ export class TlsEngine extends NativeHandle<ConnPtr> {
     return der === NULL ? undefined : heap.takeBytes(der, len, true);
   }
 
+  /**
+   * Keying material exported from the connection's secrets as RFC 5705 defines it (RFC 8446
+   * section 7.5 in TLS 1.3): `length` bytes for `label` and, if given, `context` (an empty
+   * context differs from none). With node's signature and errors
+   * (`tlsSocket.exportKeyingMaterial`); both ends that give the same arguments get the same bytes.
+   * Throws `ERR_TLS_INVALID_STATE` before the handshake is done.
+   *
+   * @example
+   * ```ts
+   * const binding = engine.exportKeyingMaterial(32, 'EXPORTER-my-protocol');
+   * ```
+   */
+  exportKeyingMaterial(length: number, label: string, context?: ArrayBufferView): Uint8Array {
+    checkExportArguments(length, label, context);
+    const p = this.#live();
+    if (!this.#done) throw notEstablished();
+    const { exports: x, heap } = this.instance;
+    const labelBytes = new TextEncoder().encode(label);
+    const ctxBytes = context === undefined ? new Uint8Array(0)
+      : new Uint8Array(context.buffer, context.byteOffset, context.byteLength);
+    const out = heap.alloc(length);
+    try {
+      const status = heap.withBytes(labelBytes, false, (l, ln) => heap.withBytes(ctxBytes, false, (c, cn) =>
+        x.ow_conn_export_keying_material(p, out, length, l, ln, c, cn, context === undefined ? 0 : 1)));
+      if (status === Status.ERR_ARGUMENT) throw notEstablished();
+      if (status !== Status.OK) {
+        // node's error: OpenSSL's own line, e.g. a TLS 1.2 label RFC 5705 reserves.
+        const errors = drainErrors(this.instance);
+        throw new TlsError(errors.length ? formatOpenSSLError(errors[0]) : 'Key export failed', { errors });
+      }
+      return heap.copyOut(out, length);
+    } finally {
+      heap.free(out, length);
+    }
+  }
+
   /** The peer's certificates as DER, leaf first, as the peer sent them (also after a failed verification). */
   peerCertificates(): Uint8Array[] {
     const { exports: x, heap } = this.instance;
@@ -573,6 +638,22 @@ export class TlsEngine extends NativeHandle<ConnPtr> {
       certs.push(heap.takeBytes(der, len, false));
     }
     return certs;
+  }
+
+  /**
+   * The chain verification built, as DER: the leaf, its issuers as OpenSSL found them (among
+   * what the peer sent and in the trusted CAs), and the trust anchor when one was found. After
+   * a failed verification, as far as it got; empty when verification did not run.
+   */
+  verifiedCertificates(): Uint8Array[] {
+    const { exports: x, heap } = this.instance;
+    const p = this.pointer;
+    const certs: Uint8Array[] = [];
+    for (let i = 0; ; i++) {
+      const [der, [len]] = heap.withOut(1, (out) => x.ow_conn_verified_cert(p, i, out));
+      if (der === NULL) return certs;
+      certs.push(heap.takeBytes(der, len, false));
+    }
   }
 
   /** The peer's leaf certificate described (node's getPeerCertificate() fields), or undefined. */

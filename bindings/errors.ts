@@ -26,6 +26,7 @@ export interface TlsErrorDetails {
   errors?: readonly OpenSSLError[];
   verifyResult?: number;
   verifyError?: string;
+  verifyFailures?: readonly { readonly depth: number; readonly error: number }[];
   alertSent?: TlsAlert;
   alertReceived?: TlsAlert;
   cause?: unknown;
@@ -52,6 +53,12 @@ export class TlsError extends Error {
   readonly verifyResult: number | undefined;
   /** OpenSSL's text for `verifyResult`, e.g. `"certificate has expired"`. */
   readonly verifyError: string | undefined;
+  /**
+   * For a failed verification, every error it met in OpenSSL's order (`{ depth, error }`, as
+   * `engine.verifyFailures()`): the first is what `openssl s_client -verify_return_error`
+   * prints; `verifyResult` is the one verification ends with, which node:tls reports.
+   */
+  readonly verifyFailures: readonly { readonly depth: number; readonly error: number }[];
   /** The last alert this side sent, if any. */
   readonly alertSent: TlsAlert | undefined;
   /** The last alert the peer sent, if any. */
@@ -66,6 +73,7 @@ export class TlsError extends Error {
     this.errors = details.errors ?? [];
     this.verifyResult = details.verifyResult;
     this.verifyError = details.verifyError;
+    this.verifyFailures = details.verifyFailures ?? [];
     this.alertSent = details.alertSent;
     this.alertReceived = details.alertReceived;
   }
@@ -81,4 +89,33 @@ export function formatOpenSSLError(e: OpenSSLError): string {
 /** The error thrown for any use of a freed object. */
 export function useAfterFree(what: string): TlsError {
   return new TlsError(`${what} has been freed`, { code: 'ERR_USE_AFTER_FREE' });
+}
+
+/** A TypeError or RangeError with node's code and wording. */
+export function argError<E extends Error>(Kind: new (m: string) => E, code: string, message: string): E {
+  return Object.assign(new Kind(message), { code });
+}
+
+/** How node describes a value it did not expect (`Received type string ('8')`). */
+export function received(v: unknown): string {
+  if (v === null || v === undefined) return `Received ${v}`;
+  if (typeof v === 'function') return `Received function ${v.name || '<anonymous>'}`;
+  if (typeof v === 'object') return `Received an instance of ${(v as object).constructor?.name ?? 'Object'}`;
+  const shown = typeof v === 'string' ? `'${v.length > 25 ? `${v.slice(0, 25)}...` : v}'` : String(v);
+  return `Received type ${typeof v} (${shown})`;
+}
+
+/** node's error for a handshake that did not finish in time (a server's `handshakeTimeout`, a `timeout`). */
+export function handshakeTimedOut(): TlsError {
+  return new TlsError('TLS handshake timeout', { code: 'ERR_TLS_HANDSHAKE_TIMEOUT' });
+}
+
+/**
+ * The error for an aborted `signal`: a TlsError named 'AbortError' with code 'ABORT_ERR', as
+ * node's AbortError is, and the signal's reason as its cause.
+ */
+export function aborted(reason: unknown): TlsError {
+  const e = new TlsError('The operation was aborted', { code: 'ABORT_ERR', cause: reason });
+  Object.defineProperty(e, 'name', { value: 'AbortError', enumerable: false, configurable: true, writable: true });
+  return e;
 }

@@ -29,7 +29,7 @@ export { TlsError } from './errors.js';
 export type { OpenSSLError, TlsAlert, TlsErrorDetails } from './errors.js';
 export type { Flavor, LoadOptions, WasmSource } from './loader.js';
 export { connect, createServer } from './tls.js';
-export type { ConnectOptions, PeerCertificate, ServerOptions, TlsServer, TlsStream } from './tls.js';
+export type { ConnectOptions, HandshakeLimits, PeerCertificate, ServerOptions, TlsServer, TlsStream } from './tls.js';
 export { fromSocket, fromWebSocket, memoryPair } from './transports.js';
 export type { SocketLike, Transport, TransportLike, WebSocketLike } from './transports.js';
 export { WispClient, WispError, WispStream } from './wisp.js';

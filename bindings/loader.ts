@@ -9,16 +9,45 @@ import { PRODUCTION_SIGNATURES, Status, type ShimExports } from './abi.js';
 import { TlsError } from './errors.js';
 import { Heap } from './memory.js';
 import { drainErrors } from './native.js';
+import { locator as shippedModules } from '#wasm-source';
 
-/** Where the module's bytes come from. */
+/**
+ * A compiled `WebAssembly.Module` where the TypeScript libs declare one (the DOM lib, Deno,
+ * Cloudflare's workers-types); any object where they do not (Node's types alone), so that
+ * these declarations compile without the DOM lib.
+ */
+export type WasmModule = typeof globalThis extends { WebAssembly: { Module: abstract new (...args: any) => infer M } }
+  ? M : object;
+
+/**
+ * Where the module comes from: a URL or a string (`file:` URLs are read from disk, anything
+ * else is fetched), a `Response`, bytes, a compiled `WebAssembly.Module`, or a promise of any of
+ * them (such as `import('openssl-tls-wasm/openssl.wasm')` where that gives a module namespace
+ * whose `default` is the `WebAssembly.Module`, as in Cloudflare Workers).
+ */
 export type WasmSource =
   | string
   | URL
   | Response
-  | PromiseLike<Response>
   | ArrayBuffer
   | ArrayBufferView
-  | WebAssembly.Module;
+  | WasmModule
+  | PromiseLike<string | URL | Response | ArrayBuffer | ArrayBufferView | WasmModule | { default: WasmModule }>;
+
+/**
+ * How a runtime finds the modules the package ships: one variant per runtime, chosen by the
+ * export conditions of `#wasm-source` in package.json (`wasm-source.ts` for Node, Deno and Bun,
+ * `.browser.ts`, `.workerd.ts`). Not part of the API.
+ */
+export interface WasmLocator {
+  readonly runtime: 'node' | 'browser' | 'workerd';
+  /** Where the shipped `file` is: a URL beside the package, or (workerd) its compiled module. */
+  locate(file: string): URL | Promise<unknown>;
+  /** Reads a `file:` URL. */
+  readFile(url: URL): Promise<Uint8Array>;
+  /** What to do when the shipped `file` cannot be loaded, said in the error. */
+  hint(file: string): string;
+}
 
 /**
  * The builds of the module. `'small'` (the default, `openssl.wasm`) has TLS 1.2 and 1.3 with
@@ -110,11 +139,6 @@ export interface Instance {
   readonly flavor: Flavor;
 }
 
-// Each flavor's URL is written out (not computed) so that bundlers see and copy both files.
-const defaultWasmUrl = (flavor: Flavor): URL => flavor === 'full'
-  ? new URL('./openssl-full.wasm', import.meta.url)
-  : new URL('./openssl.wasm', import.meta.url);
-
 function flavorOption(flavor: unknown): Flavor | undefined {
   if (flavor === undefined || FLAVORS.includes(flavor as Flavor)) return flavor as Flavor | undefined;
   throw new TypeError(`flavor must be ${FLAVORS.map((f) => `'${f}'`).join(' or ')}; got ${String(flavor)}`);
@@ -123,46 +147,73 @@ function flavorOption(flavor: unknown): Flavor | undefined {
 /** Compiled modules by URL, so a second instance from the same place skips compilation. */
 const compiled = new Map<string, Promise<WebAssembly.Module>>();
 
-async function readFileUrl(url: URL): Promise<Uint8Array> {
-  // A variable specifier keeps bundlers from trying to include node:fs in browser builds.
-  const specifier = 'node:fs/promises';
-  const fs = (await import(/* @vite-ignore */ specifier)) as {
-    readFile(u: URL): Promise<Uint8Array>;
-  };
-  return fs.readFile(url);
-}
-
-async function compileResponse(res: Response, name: string): Promise<WebAssembly.Module> {
-  if (!res.ok) throw new TlsError(`cannot load ${name}: HTTP ${res.status} for ${res.url}`, { code: 'ERR_WASM_LOAD' });
-  if (typeof WebAssembly.compileStreaming === 'function'
-      && res.headers.get('content-type')?.split(';')[0].trim() === 'application/wasm') {
-    return WebAssembly.compileStreaming(res);
+/** A failure to load, saying what was tried: it becomes the TlsError's message. */
+class LoadFailure extends Error {
+  constructor(readonly tried: string, readonly why: unknown) {
+    super(why instanceof Error ? why.message : String(why));
   }
-  // Servers that send another MIME type still work, just without streaming compilation.
-  return WebAssembly.compile(await res.arrayBuffer());
 }
 
-async function compile(source: WasmSource | undefined, defaultUrl: URL, name: string): Promise<WebAssembly.Module> {
+async function compileResponse(res: Response, tried: string): Promise<WebAssembly.Module> {
+  if (!res.ok) throw new LoadFailure(tried, `HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`);
+  try {
+    if (typeof WebAssembly.compileStreaming === 'function'
+        && res.headers.get('content-type')?.split(';')[0].trim() === 'application/wasm') {
+      return await WebAssembly.compileStreaming(res);
+    }
+    // Servers that send another MIME type still work, just without streaming compilation.
+    return await WebAssembly.compile(await res.arrayBuffer());
+  } catch (e) {
+    throw new LoadFailure(tried, e);
+  }
+}
+
+function compileUrl(url: URL, locator: WasmLocator): Promise<WebAssembly.Module> {
+  const key = url.href;
+  let pending = compiled.get(key);
+  if (!pending) {
+    pending = url.protocol === 'file:'
+      ? locator.readFile(url).then((bytes) => WebAssembly.compile(bytes as BufferSource),
+        (e) => { throw new LoadFailure(`reading ${url.href}`, e); })
+      : fetch(url).then((res) => compileResponse(res, `fetching ${url.href}`),
+        (e) => { throw new LoadFailure(`fetching ${url.href}`, e); });
+    pending = pending.catch((e) => { throw e instanceof LoadFailure ? e : new LoadFailure(`compiling ${url.href}`, e); });
+    compiled.set(key, pending);
+    pending.catch(() => compiled.delete(key)); // a failed load may be retried
+  }
+  return pending;
+}
+
+/** Compiles whatever `source` is; a failure is a LoadFailure that says what was tried. */
+async function compile(source: unknown, locator: WasmLocator): Promise<WebAssembly.Module> {
+  if (source !== null && typeof (source as PromiseLike<unknown>)?.then === 'function') {
+    try {
+      source = await source;
+    } catch (e) {
+      throw new LoadFailure('awaiting the wasm option', e);
+    }
+    const inner = (source as { default?: unknown } | null)?.default;
+    if (inner instanceof WebAssembly.Module) source = inner; // a module namespace: import('./x.wasm')
+  }
   if (source instanceof WebAssembly.Module) return source;
   if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) {
-    return WebAssembly.compile(source as BufferSource);
-  }
-  if (source === undefined || typeof source === 'string' || source instanceof URL) {
-    const url = source === undefined ? defaultUrl
-      : source instanceof URL ? source
-      : new URL(source, typeof location === 'object' ? location.href : import.meta.url);
-    const key = url.href;
-    let pending = compiled.get(key);
-    if (!pending) {
-      pending = url.protocol === 'file:'
-        ? readFileUrl(url).then((bytes) => WebAssembly.compile(bytes as BufferSource))
-        : fetch(url).then((res) => compileResponse(res, name));
-      compiled.set(key, pending);
-      pending.catch(() => compiled.delete(key)); // a failed load may be retried
+    try {
+      return await WebAssembly.compile(source as BufferSource);
+    } catch (e) {
+      throw new LoadFailure('compiling the bytes given', e);
     }
-    return pending;
   }
-  return compileResponse(await source, name);
+  if (typeof Response === 'function' && source instanceof Response) return compileResponse(source, `the Response for ${source.url || 'the wasm option'}`);
+  if (typeof source === 'string' || source instanceof URL) {
+    let url: URL;
+    try {
+      url = source instanceof URL ? source : new URL(source, typeof location === 'object' ? location.href : import.meta.url);
+    } catch (e) {
+      throw new LoadFailure(`making a URL of ${JSON.stringify(String(source))}`, e);
+    }
+    return compileUrl(url, locator);
+  }
+  throw new TypeError('the wasm option must be a URL, a string, a Response, bytes, a WebAssembly.Module or a promise of one');
 }
 
 /** The smallest module using a SIMD value (a function returning v128.const 0). */
@@ -178,9 +229,32 @@ export function hasWasmSimd(): boolean {
   }
 }
 
-function loadError(what: string, cause: unknown, name = 'openssl.wasm'): TlsError {
+/** Runtimes that forbid compiling code (Cloudflare Workers, CSP without 'wasm-unsafe-eval') say so like this. */
+const COMPILE_FORBIDDEN = /code generation disallowed|not allowed|disallowed by embedder|wasm-unsafe-eval|Invalid URL string/i;
+
+/**
+ * The TlsError for a module that could not be had: what was tried, why it failed and what to
+ * do. `shipped` is the package's own file when no `wasm` option was given.
+ */
+function loadError(file: string, failure: unknown, locator: WasmLocator, shipped: boolean): TlsError {
+  const tried = failure instanceof LoadFailure ? failure.tried : 'loading';
+  const cause = failure instanceof LoadFailure ? failure.why : failure;
   const why = cause instanceof Error ? cause.message : String(cause);
-  return new TlsError(`cannot load ${name}: ${what}: ${why}`, { code: 'ERR_WASM_LOAD', cause });
+  let hint: string;
+  if (!hasWasmSimd()) {
+    hint = 'This runtime has no WebAssembly SIMD, which openssl.wasm needs (Node 16.4+, Deno, Bun, Chrome 91+, '
+      + 'Firefox 89+, Safari 16.4+).';
+  } else if (COMPILE_FORBIDDEN.test(why)) {
+    hint = 'This runtime does not allow compiling WebAssembly at run time (Cloudflare Workers do not): give a '
+      + `compiled WebAssembly.Module as the wasm option, e.g. import wasm from 'openssl-tls-wasm/${file}'; `
+      + 'getOpenSSL({ wasm }). With the package\'s workerd export condition (wrangler sets it) this happens by itself.';
+  } else if (shipped) {
+    hint = locator.hint(file);
+  } else {
+    hint = 'Check the wasm option: a URL or string (file: URLs are read from disk, others fetched), a Response, '
+      + 'bytes, a WebAssembly.Module, or a promise of one.';
+  }
+  return new TlsError(`cannot load ${file}: ${tried}: ${why}. ${hint}`, { code: 'ERR_WASM_LOAD', cause });
 }
 
 const WASI_ESUCCESS = 0;
@@ -193,7 +267,7 @@ const MAX_RANDOM_CHUNK = 65536; // crypto.getRandomValues' limit per call
 /**
  * The module's imports. `memory()` is late-bound: the memory is the module's own export.
  */
-function imports(mod: WebAssembly.Module, memory: () => WebAssembly.Memory, now: () => number,
+function imports(mod: WebAssembly.Module, memory: () => { readonly buffer: ArrayBuffer }, now: () => number,
                  random: (out: Uint8Array) => void, virtualClock: boolean, entropyFailure: { last?: unknown },
                  name = 'openssl.wasm') {
   const view = () => new DataView(memory().buffer);
@@ -258,24 +332,32 @@ function imports(mod: WebAssembly.Module, memory: () => WebAssembly.Memory, now:
   return result as WebAssembly.Imports;
 }
 
+/** The modules a loader picks between by flavor: the production ones, or the testing ones. */
+export interface ShippedFiles {
+  readonly locator: WasmLocator;
+  readonly small: string;
+  readonly full: string;
+}
+
+const PRODUCTION: ShippedFiles = { locator: shippedModules, small: 'openssl.wasm', full: 'openssl-full.wasm' };
+
 /**
  * Compiles (once per source) and instantiates a fresh OpenSSL instance, then initializes
  * OpenSSL and seeds its DRBG from the host. Throws {@link TlsError} with code
- * `ERR_WASM_LOAD` when the module cannot be had, or the OpenSSL error when it does not start.
+ * `ERR_WASM_LOAD` when the module cannot be had (saying what was tried and what to do), or
+ * the OpenSSL error when it does not start.
  */
-export async function instantiate(options: LoadOptions = {}): Promise<Instance> {
+export async function instantiate(options: LoadOptions = {}, files: ShippedFiles = PRODUCTION): Promise<Instance> {
   entropySource(options.entropy); // refuse bad options before any work
   const wantFlavor = flavorOption(options.flavor);
+  const file = wantFlavor === 'full' ? files.full : files.small;
+  const shipped = options.wasm === undefined;
   let mod: WebAssembly.Module;
   try {
-    mod = await compile(options.wasm, defaultWasmUrl(wantFlavor ?? 'small'), 'openssl.wasm');
+    mod = await compile(shipped ? files.locator.locate(file) : options.wasm, files.locator);
   } catch (e) {
-    if (e instanceof TlsError) throw e;
-    if (!hasWasmSimd()) {
-      throw loadError('compiling', new Error('this runtime has no WebAssembly SIMD, which openssl.wasm needs '
-        + '(Node 16.4+, Deno, Bun, Chrome 91+, Firefox 89+, Safari 16.4+)'));
-    }
-    throw loadError('compiling', e);
+    if (e instanceof TypeError) throw e;
+    throw loadError(file, e, files.locator, shipped);
   }
   let exports: ShimExports | undefined;
   const memory = () => {
@@ -288,7 +370,8 @@ export async function instantiate(options: LoadOptions = {}): Promise<Instance> 
     inst = await WebAssembly.instantiate(mod, imports(mod, memory, options.now ?? Date.now,
       entropySource(options.entropy), options.now !== undefined, entropyFailure));
   } catch (e) {
-    throw loadError('instantiating', e);
+    const why = e instanceof Error ? e.message : String(e);
+    throw new TlsError(`cannot load ${file}: instantiating: ${why}`, { code: 'ERR_WASM_LOAD', cause: e });
   }
   exports = inst.exports as unknown as ShimExports;
   const missing = Object.keys(PRODUCTION_SIGNATURES)
@@ -317,32 +400,36 @@ export async function instantiate(options: LoadOptions = {}): Promise<Instance> 
 }
 
 /**
- * @internal Compiles (once per source) and instantiates another standalone module of this
- * package, with the same imports as OpenSSL's (the host clock; no entropy), and checks that it
- * exports every function in `signatures`. The fetch entry loads openssl-http.wasm this way.
+ * @internal Compiles (once per source) and instantiates another standalone module the package
+ * ships (`file`, found as the runtime finds the others, unless `source` is given), with the same
+ * imports as OpenSSL's (the host clock; no entropy), and checks that it exports every function
+ * in `signatures`. The fetch entry loads openssl-http.wasm this way.
  */
-export async function instantiateModule<T>(source: WasmSource | undefined, defaultUrl: URL, name: string,
+export async function instantiateModule<T>(source: WasmSource | undefined, file: string,
                                            signatures: Record<string, string>): Promise<T> {
+  const shipped = source === undefined;
   let mod: WebAssembly.Module;
   try {
-    mod = await compile(source, defaultUrl, name);
+    mod = await compile(shipped ? shippedModules.locate(file) : source, shippedModules);
   } catch (e) {
-    throw e instanceof TlsError ? e : loadError('compiling', e, name);
+    if (e instanceof TypeError) throw e;
+    throw loadError(file, e, shippedModules, shipped);
   }
   let exports: Record<string, unknown> | undefined;
   const memory = () => {
-    if (!exports) throw new TlsError(`${name} called an import before it was instantiated`, { code: 'ERR_WASM_LOAD' });
+    if (!exports) throw new TlsError(`${file} called an import before it was instantiated`, { code: 'ERR_WASM_LOAD' });
     return exports.memory as WebAssembly.Memory;
   };
-  const noEntropy = () => { throw new TlsError(`${name} has no entropy source`, { code: 'ERR_WASM_IMPORT' }); };
+  const noEntropy = () => { throw new TlsError(`${file} has no entropy source`, { code: 'ERR_WASM_IMPORT' }); };
   try {
-    exports = (await WebAssembly.instantiate(mod, imports(mod, memory, Date.now, noEntropy, false, {}, name))).exports;
+    exports = (await WebAssembly.instantiate(mod, imports(mod, memory, Date.now, noEntropy, false, {}, file))).exports;
   } catch (e) {
-    throw loadError('instantiating', e, name);
+    const why = e instanceof Error ? e.message : String(e);
+    throw new TlsError(`cannot load ${file}: instantiating: ${why}`, { code: 'ERR_WASM_LOAD', cause: e });
   }
   const missing = Object.keys(signatures).filter((f) => typeof exports![f] !== 'function');
   if (missing.length > 0) {
-    throw new TlsError(`${name} does not match these bindings: missing ${missing.join(', ')}`, { code: 'ERR_WASM_LOAD' });
+    throw new TlsError(`${file} does not match these bindings: missing ${missing.join(', ')}`, { code: 'ERR_WASM_LOAD' });
   }
   (exports._initialize as (() => void) | undefined)?.();
   return exports as T;

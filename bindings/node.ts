@@ -15,6 +15,7 @@
  * @module
  */
 import { Duplex } from 'node:stream';
+import { checkExportArguments, notEstablished } from './engine.js';
 import { connect, type ConnectOptions, type PeerCertificate, type TlsStream } from './tls.js';
 import type { TransportLike } from './transports.js';
 
@@ -99,6 +100,17 @@ export class TlsDuplex extends Duplex {
   /** As `tlsSocket.getPeerCertificate(detailed)`. */
   getPeerCertificate(detailed = false): PeerCertificate | Record<string, never> {
     return this.secureConnection?.getPeerCertificate(detailed) ?? {};
+  }
+
+  /**
+   * As `tlsSocket.exportKeyingMaterial(length, label[, context])` (RFC 5705), with node's
+   * errors: `ERR_TLS_INVALID_STATE` before the handshake is done.
+   */
+  exportKeyingMaterial(length: number, label: string, context?: ArrayBufferView): Uint8Array {
+    const tls = this.secureConnection;
+    if (tls) return tls.exportKeyingMaterial(length, label, context);
+    checkExportArguments(length, label, context);
+    throw notEstablished();
   }
 
   // What http and other socket users call on sockets; meaningless above TLS, so no-ops.

@@ -5,7 +5,8 @@
  */
 import { describeCertificate, type CertificateInfo } from './certificate.js';
 import { SecureContext, type SecureContextOptions } from './context.js';
-import { instantiate, type Flavor, type Instance, type LoadOptions } from './loader.js';
+import { instantiate, type Flavor, type Instance, type LoadOptions, type ShippedFiles } from './loader.js';
+import { TlsError } from './errors.js';
 import { TrustStore, rootStore, type CertificateInput } from './store.js';
 
 export class OpenSSL {
@@ -21,6 +22,11 @@ export class OpenSSL {
    */
   static async load(options: LoadOptions = {}): Promise<OpenSSL> {
     return new OpenSSL(await instantiate(options));
+  }
+
+  /** @internal Loads one of `files` (the testing modules) as {@link load} loads the production ones. */
+  static async loadShipped(options: LoadOptions, files: ShippedFiles): Promise<OpenSSL> {
+    return new OpenSSL(await instantiate(options, files));
   }
 
   /** @internal The instance's exports and heap, for the package's own modules. */
@@ -85,21 +91,56 @@ export class OpenSSL {
   }
 }
 
-const shared = new Map<Flavor, Promise<OpenSSL>>();
+/** The shared instance of each flavor, and the options it was asked for with. */
+const shared = new Map<Flavor, { pending: Promise<OpenSSL>; options: LoadOptions }>();
+
+/** Whether two values of a load option ask for the same thing (URLs and strings by address). */
+function sameOption(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  const href = (v: unknown) => (v instanceof URL ? v.href : typeof v === 'string' ? v : undefined);
+  return href(a) !== undefined && href(a) === href(b);
+}
 
 /**
  * The shared instance of a flavor (`options.flavor`, default `'small'`), loaded on first use
  * from its file beside this package (or from `options.wasm`). Concurrent callers share one
- * load; a failed load is retried by the next call. Options are used by the first call for
- * each flavor only.
+ * load; a failed load is retried by the next call.
+ *
+ * The shared instance is the one `connect()` and `createServer()` use, so its options are set
+ * once, by the first call: a later call that gives `wasm` or `now` other than the first one's
+ * is refused (`ERR_SHARED_INSTANCE_OPTIONS`) rather than ignored; calls without options always
+ * get it. It always takes its entropy from the host: seeded entropy is refused here and is
+ * only for instances made for it (`OpenSSL.load`, the testing `Sandbox`).
+ *
+ * @example
+ * ```ts
+ * const openssl = await getOpenSSL();                    // the small flavor
+ * const full = await getOpenSSL({ flavor: 'full' });     // the full flavor's shared instance
+ * ```
  */
-export function getOpenSSL(options?: LoadOptions): Promise<OpenSSL> {
-  const flavor = options?.flavor ?? 'small';
-  let pending = shared.get(flavor);
-  if (!pending) {
-    pending = OpenSSL.load(options);
-    shared.set(flavor, pending);
-    pending.catch(() => { shared.delete(flavor); });
+export function getOpenSSL(options: LoadOptions = {}): Promise<OpenSSL> {
+  if (typeof options.entropy === 'object' && options.entropy !== null) {
+    return Promise.reject(new TlsError(
+      'the shared instance takes its entropy from the host: seeded entropy ({ testOnlySeed }) makes keys '
+      + 'predictable, and connect() and createServer() use the shared instance. Make a separate instance for '
+      + 'it with OpenSSL.load({ entropy }) (or the testing Sandbox\'s seed) and pass it as the openssl option',
+      { code: 'ERR_INVALID_ARG_VALUE' }));
   }
+  const flavor = options.flavor ?? 'small';
+  const entry = shared.get(flavor);
+  if (entry) {
+    const differs = (['wasm', 'now'] as const).filter((k) => options[k] !== undefined && !sameOption(options[k], entry.options[k]));
+    if (differs.length > 0) {
+      return Promise.reject(new TlsError(
+        `getOpenSSL(): the shared '${flavor}' instance was already asked for with other options (${differs.join(', ')}); `
+        + 'give them to the first call (before any connect()), or make a separate instance with OpenSSL.load(options)',
+        { code: 'ERR_SHARED_INSTANCE_OPTIONS' }));
+    }
+    return entry.pending;
+  }
+  const pending = OpenSSL.load(options);
+  const mine = { pending, options: { ...options } };
+  shared.set(flavor, mine);
+  pending.catch(() => { if (shared.get(flavor) === mine) shared.delete(flavor); });
   return pending;
 }

@@ -56,10 +56,11 @@ const roots = new WeakMap<Instance, Promise<TrustStore>>();
 export function rootStore(inst: Instance): Promise<TrustStore> {
   let pending = roots.get(inst);
   if (!pending) {
-    pending = import('./root-certificates.js').then(({ rootCertificates }) => {
-      const store = new TrustStore(inst, [rootCertificates.join('\n')]);
-      if (store.size !== rootCertificates.length) {
-        throw openSSLFailure(inst, `loading the bundled root certificates: ${store.size} of ${rootCertificates.length}`);
+    pending = import('./root-certificates-der.js').then(({ rootCertificateDer }) => {
+      const certs = rootCertificateDer();
+      const store = new TrustStore(inst, certs);
+      if (store.size !== certs.length) {
+        throw openSSLFailure(inst, `loading the bundled root certificates: ${store.size} of ${certs.length}`);
       }
       return store;
     });

@@ -14,8 +14,8 @@
  */
 import { describeCertificate, type CertificateInfo } from './certificate.js';
 import type { SecureContext, SecureContextOptions } from './context.js';
-import type { CipherInfo, Negotiated, TlsEngine, TlsMessageEvent } from './engine.js';
-import { TlsError, type TlsAlert } from './errors.js';
+import { checkExportArguments, notEstablished, type CipherInfo, type Negotiated, type TlsEngine, type TlsMessageEvent } from './engine.js';
+import { TlsError, aborted, argError, handshakeTimedOut, received, type TlsAlert } from './errors.js';
 import { getOpenSSL, OpenSSL } from './openssl.js';
 import { toTransport, transportClosed, type Transport, type TransportLike } from './transports.js';
 
@@ -51,13 +51,65 @@ export interface ConnectOptions extends SecureContextOptions {
   onmessage?: (event: TlsMessageEvent) => void;
   /** Each key-log line, SSLKEYLOGFILE format, for Wireshark. Secret: never log it in production. */
   onkeylog?: (line: string) => void;
+  /**
+   * Milliseconds the handshake may take; past them `connect()` rejects with
+   * `ERR_TLS_HANDSHAKE_TIMEOUT` and the transport is closed. 0 or absent: no limit.
+   */
+  timeout?: number;
+  /**
+   * Aborts the connection: before the handshake is done `connect()` rejects with an
+   * `AbortError` (code `ABORT_ERR`, the signal's reason as `cause`); after, the connection fails
+   * with it and the transport is closed (as node's `net.connect({ signal })`).
+   */
+  signal?: AbortSignal;
 }
+
+/** node:tls's default `handshakeTimeout`: 120 s. */
+export const DEFAULT_HANDSHAKE_TIMEOUT = 120_000;
+/** How many handshakes a server runs at once by default (about 48 KiB of heap each while they last). */
+export const DEFAULT_MAX_CONCURRENT_HANDSHAKES = 256;
 
 export interface ServerOptions extends SecureContextOptions {
   openssl?: OpenSSL;
   bufferSize?: number;
   onmessage?: (event: TlsMessageEvent) => void;
   onkeylog?: (line: string) => void;
+  /**
+   * Milliseconds a client has to finish its handshake (node's name and default, 120000);
+   * past them `accept()` rejects with `ERR_TLS_HANDSHAKE_TIMEOUT`, the transport is closed and
+   * the connection's memory returned. `Infinity` turns it off.
+   */
+  handshakeTimeout?: number;
+  /**
+   * Handshakes in progress at once (default 256). `accept()` beyond it rejects at once with
+   * `ERR_TLS_TOO_MANY_HANDSHAKES` and closes the transport, before any memory is taken, so
+   * stalled clients cannot hold more than this many engines.
+   */
+  maxConcurrentHandshakes?: number;
+}
+
+/** Per-connection bounds on the handshake, for `connect()` and `accept()`. */
+export interface HandshakeLimits {
+  /** As `ConnectOptions.timeout`; for `accept()` it replaces the server's `handshakeTimeout`. */
+  timeout?: number;
+  /** As `ConnectOptions.signal`. */
+  signal?: AbortSignal;
+}
+
+/** Checks `timeout` (a number of ms, 0 for none, Infinity allowed) and `signal`, with node's codes. */
+function checkLimits(name: string, timeout: unknown, signal: unknown): void {
+  if (timeout !== undefined) {
+    if (typeof timeout !== 'number') {
+      throw argError(TypeError, 'ERR_INVALID_ARG_TYPE', `The "${name}" property must be of type number. ${received(timeout)}`);
+    }
+    if (Number.isNaN(timeout) || timeout < 0) {
+      throw argError(RangeError, 'ERR_OUT_OF_RANGE', `The value of "${name}" is out of range. It must be >= 0. Received ${timeout}`);
+    }
+  }
+  if (signal !== undefined && !(typeof signal === 'object' && signal !== null && 'aborted' in signal
+      && typeof (signal as AbortSignal).addEventListener === 'function')) {
+    throw argError(TypeError, 'ERR_INVALID_ARG_TYPE', `The "signal" property must be an instance of AbortSignal. ${received(signal)}`);
+  }
 }
 
 /**
@@ -76,10 +128,12 @@ export interface ServerOptions extends SecureContextOptions {
  * ```
  */
 export async function connect(transport: TransportLike, options: ConnectOptions = {}): Promise<TlsStream> {
+  checkLimits('timeout', options.timeout, options.signal);
   // Adapt the transport first, before any await, so that nothing it reports (a WebSocket's
   // close code and reason, say) happens before anyone listens.
   const t = toTransport(transport);
   try {
+    if (options.signal?.aborted) throw aborted(options.signal.reason);
     return await connectOver(t, options);
   } catch (e) {
     t.readable.cancel(e).catch(() => {});
@@ -108,7 +162,7 @@ async function connectOver(transport: Transport, options: ConnectOptions): Promi
   } finally {
     if (owned) ctx.free(); // the engine keeps what it needs
   }
-  const tls = new TlsStream(engine, transport, options);
+  const tls = new TlsStream(engine, transport, options, { timeout: options.timeout, signal: options.signal });
   await tls.handshake();
   return tls;
 }
@@ -121,15 +175,27 @@ async function connectOver(transport: Transport, options: ConnectOptions): Promi
 export class TlsServer {
   readonly #ctx: SecureContext;
   readonly #options: ServerOptions;
+  readonly #handshakeTimeout: number;
+  readonly #maxHandshakes: number;
+  #handshaking = 0;
 
   /** @internal Use {@link createServer}. */
   constructor(context: SecureContext, options: ServerOptions) {
     this.#ctx = context;
     this.#options = options;
+    this.#handshakeTimeout = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
+    this.#maxHandshakes = options.maxConcurrentHandshakes ?? DEFAULT_MAX_CONCURRENT_HANDSHAKES;
+  }
+
+  /** Handshakes in progress now (those `accept()` has started and not finished). */
+  get handshaking(): number {
+    return this.#handshaking;
   }
 
   /**
-   * Runs the server side of the handshake over `transport`; resolves when it is done.
+   * Runs the server side of the handshake over `transport`; resolves when it is done. The
+   * handshake has the server's `handshakeTimeout` (or `limits.timeout`) to finish, and is
+   * aborted by `limits.signal`; a failure closes the transport.
    *
    * @example
    * ```ts
@@ -139,15 +205,37 @@ export class TlsServer {
    * }).listen(8443);
    * ```
    */
-  async accept(transport: TransportLike): Promise<TlsStream> {
+  async accept(transport: TransportLike, limits: HandshakeLimits = {}): Promise<TlsStream> {
+    checkLimits('timeout', limits.timeout, limits.signal);
+    const t = toTransport(transport);
+    const refuse = (e: Error) => {
+      t.readable.cancel(e).catch(() => {});
+      t.writable.abort(e).catch(() => {});
+      return e;
+    };
     if (!this.#ctx.alive) {
-      throw Object.assign(new Error('the server is closed'), { code: 'ERR_SERVER_NOT_RUNNING' });
+      throw refuse(Object.assign(new Error('the server is closed'), { code: 'ERR_SERVER_NOT_RUNNING' }));
+    }
+    if (limits.signal?.aborted) throw refuse(aborted(limits.signal.reason));
+    if (this.#handshaking >= this.#maxHandshakes) {
+      throw refuse(new TlsError(`too many handshakes in progress (maxConcurrentHandshakes: ${this.#maxHandshakes})`,
+        { code: 'ERR_TLS_TOO_MANY_HANDSHAKES' }));
     }
     const { bufferSize, onmessage, onkeylog } = this.#options;
-    const engine = this.#ctx.createEngine({ bufferSize, onmessage, onkeylog });
-    const tls = new TlsStream(engine, toTransport(transport), {});
-    await tls.handshake();
-    return tls;
+    let engine: TlsEngine;
+    try {
+      engine = this.#ctx.createEngine({ bufferSize, onmessage, onkeylog });
+    } catch (e) {
+      throw refuse(e as Error);
+    }
+    this.#handshaking++;
+    try {
+      const tls = new TlsStream(engine, t, {}, { timeout: limits.timeout ?? this.#handshakeTimeout, signal: limits.signal });
+      await tls.handshake();
+      return tls;
+    } finally {
+      this.#handshaking--;
+    }
   }
 
   /** Stops accepting: later `accept()` calls fail. Connections already accepted go on. Idempotent. */
@@ -178,11 +266,34 @@ export class TlsServer {
  * ```
  */
 export async function createServer(options: ServerOptions): Promise<TlsServer> {
+  const { handshakeTimeout, maxConcurrentHandshakes } = options;
+  if (handshakeTimeout !== undefined) {
+    if (typeof handshakeTimeout !== 'number') {
+      throw argError(TypeError, 'ERR_INVALID_ARG_TYPE', `The "options.handshakeTimeout" property must be of type number. ${received(handshakeTimeout)}`);
+    }
+    if (!(handshakeTimeout > 0)) {
+      throw argError(RangeError, 'ERR_OUT_OF_RANGE', `The value of "options.handshakeTimeout" is out of range. It must be > 0. Received ${handshakeTimeout}`);
+    }
+  }
+  if (maxConcurrentHandshakes !== undefined && !(Number.isInteger(maxConcurrentHandshakes) && maxConcurrentHandshakes > 0)) {
+    throw argError(RangeError, 'ERR_OUT_OF_RANGE',
+      `The value of "options.maxConcurrentHandshakes" is out of range. It must be a positive integer. Received ${String(maxConcurrentHandshakes)}`);
+  }
   const openssl = options.openssl ?? await getOpenSSL();
   return new TlsServer(openssl.createSecureContext({ ...options, isServer: true }), options);
 }
 
 const MAX_READ = 16384;
+
+/**
+ * A transport's failure as a TlsError that keeps its code (ECONNREFUSED, ETIMEDOUT, ...) and
+ * its message, as node:tls passes a socket's error on; the transport's error is the cause.
+ */
+function transportFailure(e: unknown): TlsError {
+  if (e instanceof TlsError) return e;
+  const code = typeof (e as { code?: unknown })?.code === 'string' ? (e as { code: string }).code : 'ECONNRESET';
+  return new TlsError(e instanceof Error ? e.message : `the transport failed: ${String(e)}`, { code, cause: e });
+}
 
 /** node:tls's error for a transport that ends before the handshake completes. */
 function disconnected(cause?: TlsError): TlsError {
@@ -221,16 +332,21 @@ export class TlsStream {
   #lastSession: Uint8Array | undefined;
   #info: Negotiated | undefined;
   #peerChain: Uint8Array[] = [];
+  #verifiedChain: Uint8Array[] = [];
   #flushTimer: ReturnType<typeof setTimeout> | undefined;
   #resolveClosed!: () => void;
   #rejectClosed!: (e: Error) => void;
   #readController: ReadableStreamDefaultController<Uint8Array> | undefined;
   #writeController: WritableStreamDefaultController | undefined;
+  readonly #limits: HandshakeLimits;
+  #rejectHandshake: ((e: Error) => void) | undefined;
+  #unlisten: (() => void) | undefined;
 
   /** @internal Use {@link connect} or {@link TlsServer.accept}. */
-  constructor(conn: TlsEngine, transport: Transport, options: ConnectOptions) {
+  constructor(conn: TlsEngine, transport: Transport, options: ConnectOptions, limits: HandshakeLimits = {}) {
     this.#conn = conn;
     this.#options = options;
+    this.#limits = limits;
     this.#writer = transport.writable.getWriter();
     this.#reader = transport.readable.getReader();
     this.closed = new Promise<void>((resolve, reject) => {
@@ -266,7 +382,7 @@ export class TlsStream {
     }
     if (!this.#conn.alive) return;
     const out = this.#conn.takeOutput();
-    if (out.length > 0) await this.#writer.write(out);
+    if (out.length > 0) await this.#writer.write(out).catch((e) => { throw transportFailure(e); });
   }
 
   /**
@@ -287,8 +403,7 @@ export class TlsStream {
           chunk = await this.#reader.read();
         } catch (e) {
           // Keep the transport's own code (a Wisp stream's ECONNREFUSED, say), as node:tls does.
-          const code = typeof (e as { code?: unknown })?.code === 'string' ? (e as { code: string }).code : 'ECONNRESET';
-          throw this.#failure ?? new TlsError(`the transport failed: ${e instanceof Error ? e.message : e}`, { code, cause: e });
+          throw this.#failure ?? transportFailure(e);
         }
         if (chunk.done) {
           this.#transportEnded = true;
@@ -324,6 +439,8 @@ export class TlsStream {
   #finish(err?: Error): void {
     if (this.#finished) return;
     this.#finished = true;
+    this.#unlisten?.();
+    if (err) this.#rejectHandshake?.(err); // a handshake waiting on a stalled transport ends now
     if (this.#flushTimer !== undefined) clearTimeout(this.#flushTimer);
     // The last word on what happened (alerts, close_notify) outlives the engine.
     if (this.#conn.alive) this.#info = this.#conn.negotiated();
@@ -346,10 +463,34 @@ export class TlsStream {
 
   // ------------------------------------------------------------ handshake
 
-  /** Runs the handshake once; later calls return the same promise. */
+  /**
+   * Runs the handshake once; later calls return the same promise. It ends when the
+   * handshake does, or at once when the connection fails: a timeout or an abort does not
+   * wait for a stalled transport.
+   */
   handshake(): Promise<void> {
-    this.#handshake ??= this.#runHandshake();
+    this.#handshake ??= this.#bounded();
     return this.#handshake;
+  }
+
+  /** The handshake under the connection's limits: its timeout, and its signal (for life). */
+  #bounded(): Promise<void> {
+    const { timeout, signal } = this.#limits;
+    const failed = new Promise<never>((_, reject) => { this.#rejectHandshake = reject; });
+    failed.catch(() => {});
+    if (signal) {
+      const onAbort = () => this.#fail(aborted(signal.reason));
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.#unlisten = () => signal.removeEventListener('abort', onAbort);
+      if (signal.aborted) onAbort();
+    }
+    const timer = timeout && Number.isFinite(timeout)
+      ? setTimeout(() => this.#fail(handshakeTimedOut()), timeout) : undefined;
+    if (this.#failure) return Promise.reject(this.#failure);
+    return Promise.race([this.#runHandshake(), failed]).finally(() => {
+      clearTimeout(timer);
+      this.#rejectHandshake = undefined;
+    });
   }
 
   async #runHandshake(): Promise<void> {
@@ -361,6 +502,7 @@ export class TlsStream {
         if (r === 'want-read' && !(await this.#fill())) throw disconnected();
       }
       this.#peerChain = this.#conn.peerCertificates();
+      this.#verifiedChain = this.#conn.verifiedCertificates();
       this.#checkIdentity();
       this.#info = this.#conn.negotiated();
       this.#checkSessions();
@@ -426,7 +568,7 @@ export class TlsStream {
         const r = this.#conn.write(rest);
         if (typeof r === 'number') rest = rest.subarray(r);
         await this.#flush();
-        if (r === 'want-read' && !(await this.#fill())) throw transportClosed('the transport ended');
+        if (r === 'want-read' && !(await this.#fill())) throw transportFailure(transportClosed('the transport ended'));
       }
     } catch (e) {
       throw this.#fail(e);
@@ -548,8 +690,13 @@ export class TlsStream {
   getPeerCertificate(detailed = false): PeerCertificate | Record<string, never> {
     if (this.#peerChain.length === 0) return {};
     const openssl = this.#conn.instance;
-    const chain: PeerCertificate[] = (detailed ? this.#peerChain : this.#peerChain.slice(0, 1))
-      .map((der) => ({ ...describeCertificate(openssl, der) }));
+    // As node: the leaf's issuers as verification found them (among what the peer sent, then
+    // in the trusted CAs), up to the trust anchor, which is its own issuer.
+    const verified = this.#verifiedChain;
+    const sameLeaf = verified.length > 0 && verified[0].length === this.#peerChain[0].length
+      && verified[0].every((b, i) => b === this.#peerChain[0][i]);
+    const path = !detailed ? this.#peerChain.slice(0, 1) : sameLeaf ? verified : this.#peerChain;
+    const chain: PeerCertificate[] = path.map((der) => ({ ...describeCertificate(openssl, der) }));
     if (detailed) {
       chain.forEach((c, i) => {
         const next = chain[i + 1] ?? (c.issuerText === c.subjectText ? c : undefined);
@@ -557,6 +704,24 @@ export class TlsStream {
       });
     }
     return chain[0];
+  }
+
+
+  /**
+   * Keying material exported from the connection as RFC 5705 defines it, with node's
+   * signature and errors (`tlsSocket.exportKeyingMaterial(length, label[, context])`): both ends
+   * that give the same arguments get the same bytes. Throws `ERR_TLS_INVALID_STATE` once the
+   * connection has closed.
+   *
+   * @example
+   * ```ts
+   * const binding = tls.exportKeyingMaterial(32, 'EXPORTER-Channel-Binding', undefined);
+   * ```
+   */
+  exportKeyingMaterial(length: number, label: string, context?: ArrayBufferView): Uint8Array {
+    if (this.#conn.alive) return this.#conn.exportKeyingMaterial(length, label, context);
+    checkExportArguments(length, label, context); // the argument errors first, as node
+    throw notEstablished();
   }
 
   /**

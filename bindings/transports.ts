@@ -264,10 +264,17 @@ export function fromWebSocket(ws: WebSocketLike, {
   return { readable, writable };
 }
 
+/**
+ * The error for a WebSocket closed with an error code. A relay that could not reach its target
+ * closes with 1011 and the system's code first in the reason (`ECONNREFUSED (host:port)`):
+ * that code becomes the error's, so that a refused connection reads as ECONNREFUSED through a
+ * relay as it does over TCP. Other closes are ECONNRESET.
+ */
 function closeReason(ev: { code?: number; reason?: string }): Error {
   const why = ev.reason ? `: ${ev.reason}` : '';
+  const systemCode = ev.code === 1011 ? /^(E[A-Z0-9]{2,})\b/.exec(ev.reason ?? '')?.[1] : undefined;
   return Object.assign(transportClosed(`the WebSocket closed with code ${ev.code ?? 'unknown'}${why}`), {
-    closeCode: ev.code, closeReason: ev.reason,
+    closeCode: ev.code, closeReason: ev.reason, ...(systemCode ? { code: systemCode } : {}),
   });
 }
 

@@ -1,7 +1,7 @@
 // Runs every test suite in every runtime, and OpenSSL's own known-answer tests (make kat), and
 // ends with one line, "N passed, N failed", that totals them all; exits non-zero if anything
 // failed. This is `make test` and .ci/run.
-//   node test/all.mjs [--only node,deno,bun,chromium,kat]
+//   node test/all.mjs [--only node,deno,bun,chromium,package,kat]
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +23,10 @@ const runs = [
   // The browser: headless Chromium drives the example page (Node runs the servers).
   { name: 'chromium', cmd: [process.execPath, 'test/run.js', 'test/browser/chromium.test.js'], minutes: 10,
     when: () => existsSync(join(root, 'test/browser/chromium.test.js')) },
+  // The package as users get it: npm pack, installed from the tarball into a fresh project and
+  // used from Node (ESM, require), Deno, Bun, TypeScript, esbuild and Vite pages in Chromium,
+  // and workerd.
+  { name: 'package', cmd: [process.execPath, 'test/run.js', 'test/package/package.test.js'], minutes: 6 },
   // OpenSSL's evp_test over its data files, in both flavors (builds what is missing first).
   { name: 'kat', cmd: ['make', '--no-print-directory', 'kat'], minutes: 15, counts: true },
 ];

@@ -71,12 +71,14 @@ t('host can differ from servername: SNI says one thing, the check uses the other
   assert.is(s.negotiated().servername, 'sni.example');
 });
 
-t('unknown CA: UNABLE_TO_GET_ISSUER_CERT_LOCALLY, and the server hears unknown_ca', () => {
+t('unknown CA, the leaf alone: UNABLE_TO_VERIFY_LEAF_SIGNATURE (as node:tls), and the server hears unknown_ca', () => {
   const r = attempt({ chain: 'other-chain.pem', key: 'other.key' });
   const e = clientFailure(r);
-  assert.is(e.code, 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY');
-  assert.is(e.message, 'unable to get local issuer certificate');
-  assert.is(e.verifyResult, 20);
+  assert.is(e.code, 'UNABLE_TO_VERIFY_LEAF_SIGNATURE');
+  assert.is(e.message, 'unable to verify the first certificate');
+  assert.is(e.verifyResult, 21);
+  // OpenSSL's first error, where a stopping callback stops, then the one verification ends with.
+  assert.equal(e.verifyFailures, [{ depth: 0, error: 20 }, { depth: 0, error: 21 }]);
   assert.is(e.alertSent?.name, 'unknown_ca');
   assert.throws(() => r.s.handshake(), (se) => se.alertReceived?.name === 'unknown_ca' && /tlsv1 alert unknown ca/.test(se.message));
 });
@@ -94,10 +96,17 @@ t('self-signed leaf: DEPTH_ZERO_SELF_SIGNED_CERT, "self-signed certificate"', ()
   assert.is(e.message, 'self-signed certificate');
 });
 
-t('a server that omits its intermediate: UNABLE_TO_GET_ISSUER_CERT_LOCALLY', () => {
+t('a server that omits its intermediate: UNABLE_TO_VERIFY_LEAF_SIGNATURE (as node:tls)', () => {
   const e = clientFailure(attempt({ chain: 'ecdsa.pem' }));
+  assert.is(e.code, 'UNABLE_TO_VERIFY_LEAF_SIGNATURE');
+  assert.is(e.message, 'unable to verify the first certificate');
+});
+
+t('a chain whose root is unknown: UNABLE_TO_GET_ISSUER_CERT_LOCALLY (the leaf is not alone)', () => {
+  const e = clientFailure(attempt({ client: { ca: pem('other-ca.pem') } }));
   assert.is(e.code, 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY');
   assert.is(e.message, 'unable to get local issuer certificate');
+  assert.equal(e.verifyFailures, [{ depth: 1, error: 20 }]);
 });
 
 t('no CA at all: nothing verifies (secure by default)', () => {

@@ -229,6 +229,12 @@ OW_API ow_status ow_conn_set_verify_time(ow_conn *conn, double seconds);
  */
 OW_API OW_OWNED uint8_t *ow_conn_peer_cert(ow_conn *conn, int32_t i, size_t *len);
 /*
+ * Certificate i of the chain verification built (0 is the leaf, the last the trust anchor when
+ * one was found) as DER; *len is set. Also after a failed verification, as far as it got. NULL
+ * when there is no such certificate.
+ */
+OW_API OW_OWNED uint8_t *ow_conn_verified_cert(ow_conn *conn, int32_t i, size_t *len);
+/*
  * Each X.509 error verification met, in OpenSSL's order (with rejectUnauthorized: false it
  * goes on past each one, as s_client does): pairs of int32 (depth, error), *count pairs. Borrowed.
  */
@@ -251,6 +257,13 @@ OW_API OW_OWNED uint8_t *ow_conn_get_session(ow_conn *conn, size_t *len);
 OW_API ow_status ow_conn_set_session(ow_conn *conn, const uint8_t *der, size_t len);
 /* Client: how many sessions (tickets) have arrived so far; cheap enough to ask after every read. */
 OW_API ow_count ow_conn_session_count(ow_conn *conn);
+/*
+ * Keying material exported as RFC 5705 defines it (RFC 8446 section 7.5 for TLS 1.3): len bytes
+ * into out, for label and, when has_context is 1, context (which may be empty; RFC 5705 tells
+ * an empty context from none). OW_ERR_ARGUMENT before the handshake is done; out is written
+ * only on success.
+ */
+OW_API ow_status ow_conn_export_keying_material(ow_conn *conn, uint8_t *out, size_t len, const uint8_t *label, size_t label_len, const uint8_t *context, size_t context_len, int32_t has_context);
 
 /* ------------------------------------------------------------------- events (events.c) */
 

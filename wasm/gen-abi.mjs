@@ -177,7 +177,8 @@ ${e.members.map(([n, v]) => `  ${n}: ${v},`).join('\n')}
 } as const;
 `).join('\n') + '\n'}${production ? `/** The production modules' exports. */
 export interface ShimExports {
-  readonly memory: WebAssembly.Memory;
+  /** The module's memory (typed by shape, so that the declarations need no DOM lib). */
+  readonly memory: { readonly buffer: ArrayBuffer };
   _initialize?(): void;
 ${functions.filter((f) => !f.testing).map(declare).join('\n')}
 }

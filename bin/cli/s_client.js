@@ -152,7 +152,9 @@ export async function sClient(api, argv) {
       err(`${CMD}: ${e.message}\n`);
       return 1;
     }
-    if (e?.verifyResult) err(`verify error:num=${e.verifyResult}:${e.verifyError ?? verifyText(e.verifyResult)}\n`);
+    // What OpenSSL's verify callback met first, where -verify_return_error stops it.
+    const first = e?.verifyFailures?.[0]?.error ?? e?.verifyResult;
+    if (first) err(`verify error:num=${first}:${first === e.verifyResult ? e.verifyError ?? verifyText(first) : verifyText(first)}\n`);
     printTlsError(e);
     return 1;
   }

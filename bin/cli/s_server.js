@@ -165,7 +165,8 @@ async function serve(tlsServer, socket, { www, quiet, brief, commandLine, openss
     tls = await tlsServer.accept(socket);
   } catch (e) {
     if (!quiet) err('ERROR\n');
-    if (e?.verifyResult) err(`verify error:${e.verifyError ?? verifyText(e.verifyResult)}\n`);
+    const first = e?.verifyFailures?.[0]?.error ?? e?.verifyResult; // where OpenSSL's callback stopped
+    if (first) err(`verify error:${first === e.verifyResult ? e.verifyError ?? verifyText(first) : verifyText(first)}\n`);
     printTlsError(e);
     socket.destroy();
     if (!quiet) await write(process.stdout, 'CONNECTION CLOSED\n');

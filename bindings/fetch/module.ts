@@ -31,16 +31,13 @@ export interface HttpModule {
   readonly versions: string;
 }
 
-// Written out (not computed) so bundlers see and copy the file.
-const defaultUrl = () => new URL('../openssl-http.wasm', import.meta.url);
-
 let shared: Promise<HttpModule> | undefined;
 
 /** Loads the HTTP module; the first call's `wasm` wins, and a failed load is retried. */
 export function loadHttpModule(wasm?: WasmSource): Promise<HttpModule> {
   if (!shared) {
     shared = (async () => {
-      const exports = await instantiateModule<HttpExports>(wasm, defaultUrl(), 'openssl-http.wasm', HTTP_SIGNATURES);
+      const exports = await instantiateModule<HttpExports>(wasm, 'openssl-http.wasm', HTTP_SIGNATURES);
       const heap = new Heap(exports);
       return { exports, heap, versions: heap.cstring(exports.ow_http_versions()) ?? '' };
     })();

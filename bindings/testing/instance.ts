@@ -4,10 +4,14 @@
  * @module
  */
 import { TlsError } from '../errors.js';
-import type { LoadOptions } from '../loader.js';
+import type { LoadOptions, ShippedFiles } from '../loader.js';
+import { locator } from '#testing-wasm-source';
 import { OpenSSL } from '../openssl.js';
 import type { Sandbox } from './sandbox.js';
 import type { TestPki } from './pki.js';
+
+/** The testing modules, found as the runtime finds them (see `wasm-source.ts` here). */
+const TESTING: ShippedFiles = { locator, small: 'openssl-testing.wasm', full: 'openssl-testing-full.wasm' };
 
 /**
  * Loads a new OpenSSL instance for testing: one that has the test PKI's functions beside
@@ -24,11 +28,7 @@ import type { TestPki } from './pki.js';
  * ```
  */
 export async function loadTestingOpenSSL(options: LoadOptions = {}): Promise<OpenSSL> {
-  // Written out, not computed, so that bundlers see and copy both files.
-  const wasm = options.wasm ?? (options.flavor === 'full'
-    ? new URL('../openssl-testing-full.wasm', import.meta.url)
-    : new URL('../openssl-testing.wasm', import.meta.url));
-  const openssl = await OpenSSL.load({ ...options, wasm });
+  const openssl = await OpenSSL.loadShipped(options, TESTING);
   if (typeof (openssl.instance.exports as unknown as Record<string, unknown>).ow_cert_issue !== 'function') {
     throw new TlsError('loadTestingOpenSSL: this module has no test PKI; give it a testing module (openssl-testing.wasm)', { code: 'ERR_WASM_LOAD' });
   }

@@ -47,7 +47,7 @@ const scenarios = [
   },
   {
     name: 'a bad chain: the server leaves out its intermediate',
-    expect: 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+    expect: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
     run: () => {
       sandbox.connect({ server: { cert: leaf.certPem, key: leaf.keyPem }, client });
       return fetchGreeting(respond);

@@ -1,7 +1,11 @@
 /*
  * Sessions, for resumption. A client context keeps no internal cache: the host keeps each
  * session (ow_conn_get_session) and offers it back to a later connection (ow_conn_set_session).
+ * And keying material exported from the connection's master secret (RFC 5705).
  */
+#include <string.h>
+
+#include <openssl/crypto.h>
 #include <openssl/ssl.h>
 
 #include "internal.h"
@@ -51,4 +55,27 @@ ow_status ow_conn_set_session(ow_conn *conn, const uint8_t *der, size_t len)
 ow_count ow_conn_session_count(ow_conn *conn)
 {
     return conn == NULL ? OW_ERR_ARGUMENT : conn->sessions;
+}
+
+ow_status ow_conn_export_keying_material(ow_conn *conn, uint8_t *out, size_t len, const uint8_t *label,
+                                         size_t label_len, const uint8_t *context, size_t context_len,
+                                         int32_t has_context)
+{
+    static const unsigned char empty[1];
+    unsigned char *tmp;
+    int ok;
+
+    if (conn == NULL || out == NULL || len == 0 || len > INT32_MAX || (label == NULL && label_len > 0)
+            || (context == NULL && context_len > 0) || (has_context != 0 && has_context != 1)
+            || !SSL_is_init_finished(conn->ssl))
+        return OW_ERR_ARGUMENT;
+    /* Into a buffer of our own first, so that out is written only on success. */
+    if ((tmp = OPENSSL_malloc(len)) == NULL)
+        return OW_ERR_NO_MEMORY;
+    ok = SSL_export_keying_material(conn->ssl, tmp, len, label_len > 0 ? (const char *)label : "", label_len,
+                                    context_len > 0 ? context : empty, context_len, has_context);
+    if (ok == 1)
+        memcpy(out, tmp, len);
+    OPENSSL_clear_free(tmp, len);
+    return ok == 1 ? OW_OK : OW_ERR_OPENSSL;
 }

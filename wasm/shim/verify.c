@@ -19,6 +19,16 @@
 
 #include "internal.h"
 
+/* Appends one (depth, error) pair to the connection's list, while there is room. */
+static void record_error(ow_conn *conn, int depth, int error)
+{
+    if (conn->verify_error_count < OW_VERIFY_ERRORS_MAX) {
+        conn->verify_errors[2 * conn->verify_error_count] = depth;
+        conn->verify_errors[2 * conn->verify_error_count + 1] = error;
+        conn->verify_error_count++;
+    }
+}
+
 /*
  * Keeps what the peer sent, and each error verification meets, so that a failure can be
  * explained (its SANs, peerCertificates(), s_client's report); in report-only mode turns a
@@ -39,10 +49,19 @@ int ow_verify_callback(int ok, X509_STORE_CTX *store)
 
         if (conn->verify_error_depth < 0)
             conn->verify_error_depth = depth;
-        if (conn->verify_error_count < OW_VERIFY_ERRORS_MAX) {
-            conn->verify_errors[2 * conn->verify_error_count] = depth;
-            conn->verify_errors[2 * conn->verify_error_count + 1] = X509_STORE_CTX_get_error(store);
-            conn->verify_error_count++;
+        record_error(conn, depth, X509_STORE_CTX_get_error(store));
+        /*
+         * The leaf's issuer is nowhere (the chain is the leaf alone). Verification that goes on
+         * (report-only, and node:tls, which always goes on and decides afterwards) next fails
+         * the leaf's signature and ends with UNABLE_TO_VERIFY_LEAF_SIGNATURE; stopping here
+         * would report UNABLE_TO_GET_ISSUER_CERT_LOCALLY instead. One failure, one code,
+         * whatever rejectUnauthorized says: report the one verification ends with.
+         */
+        if (!conn->ctx->report_only && depth == 0
+                && X509_STORE_CTX_get_error(store) == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY
+                && sk_X509_num(X509_STORE_CTX_get0_chain(store)) == 1) {
+            X509_STORE_CTX_set_error(store, X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE);
+            record_error(conn, 0, X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE);
         }
     }
     return conn->ctx->report_only ? 1 : ok;
@@ -97,6 +116,20 @@ uint8_t *ow_conn_peer_cert(ow_conn *conn, int32_t i, size_t *len)
         return NULL;
     *len = (size_t)n;
     return der; /* OpenSSL's malloc is this module's malloc: ow_free frees it */
+}
+
+uint8_t *ow_conn_verified_cert(ow_conn *conn, int32_t i, size_t *len)
+{
+    STACK_OF(X509) *chain;
+    X509 *x;
+    unsigned char *der = NULL;
+    int n;
+
+    if (conn == NULL || len == NULL || i < 0 || (chain = SSL_get0_verified_chain(conn->ssl)) == NULL
+            || i >= sk_X509_num(chain) || (x = sk_X509_value(chain, i)) == NULL || (n = i2d_X509(x, &der)) <= 0)
+        return NULL;
+    *len = (size_t)n;
+    return der;
 }
 
 char *ow_bio_take_string(BIO *bio)
