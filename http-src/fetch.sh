@@ -21,72 +21,15 @@ line=$(awk -v n="$name" '$1 == n' "$here/SOURCES")
 read -r _ package version orig want inner <<<"$line"
 tarball="$here/$orig"
 tree="$here/$name"
-cache="${OPENSSL_CACHE:-$HOME/.cache/openssl-wasm}/$orig"
-override_var="$(echo "$name" | tr '[:lower:]' '[:upper:]')_TARBALL"
-override="${!override_var:-}"
 
-die() { echo "http-src/fetch.sh: $*" >&2; exit 1; }
-
-verify() { # file -> 0 if its sha256 is the pinned one
-  local got
-  got=$(sha256sum "$1" | cut -d' ' -f1)
-  if [ "$got" != "$want" ]; then
-    echo "http-src/fetch.sh: checksum mismatch for $1" >&2
-    echo "  expected sha256 $want ($orig)" >&2
-    echo "  got      sha256 $got" >&2
-    return 1
-  fi
-}
-
-archive_uri() { # the first Debian archive URI in this machine's apt sources (deb822 or one-line)
-  {
-    cat /etc/apt/sources.list.d/*.sources 2>/dev/null |
-      awk '/^URIs:/ {for (i = 2; i <= NF; i++) if ($i ~ /\/debian\/?$/) print $i}'
-    cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
-      awk '/^deb(-src)?[ \t]/ {for (i = 2; i <= NF; i++) if ($i ~ /^(https?|file):.*\/debian\/?$/) print $i}'
-  } | head -n1 || true
-}
-
-from_debian() {
-  command -v apt-get >/dev/null || die "no $override_var given, no cached tarball, and no apt-get to fetch one"
-  local uri work
-  uri=$(archive_uri)
-  [ -n "$uri" ] || die "no Debian archive URI found in /etc/apt/sources*; set $override_var=/path/to/$orig"
-  work=$(mktemp -d)
-  trap 'rm -rf "$work"' RETURN
-  mkdir -p "$work/sources" "$work/lists/partial"
-  chmod -R a+rwX "$work"
-  printf 'Types: deb-src\nURIs: %s\nSuites: trixie trixie-updates\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
-    "$uri" > "$work/sources/trixie-src.sources"
-  local opts=(-o "Dir::Etc::SourceList=/dev/null" -o "Dir::Etc::SourceParts=$work/sources"
-              -o "Dir::State::Lists=$work/lists" -o "APT::Sources::Use-Deb822=true")
-  echo "http-src/fetch.sh: fetching $package $version source from $uri (trixie) for $name" >&2
-  apt-get "${opts[@]}" update -qq >&2 || die "apt-get update of the private trixie deb-src list failed"
-  local debver
-  debver=$(apt-cache "${opts[@]}" showsrc "$package" 2>/dev/null |
-    awk -v v="$version" '/^Version:/ {split($2, a, "-"); if (a[1] == v) {print $2; exit}}')
-  [ -n "$debver" ] || die "Debian's archive has no $package $version source; set $override_var=/path/to/$orig"
-  (cd "$work" && apt-get "${opts[@]}" source --download-only -qq "$package=$debver" >&2) ||
-    echo "http-src/fetch.sh: apt-get source $package=$debver did not fetch every file; the .orig tarball is all that is used" >&2
-  [ -f "$work/$orig" ] || die "apt-get source did not produce $orig"
-  verify "$work/$orig" || die "refusing the downloaded tarball"
-  mv "$work/$orig" "$tarball"
-}
-
-if [ -n "$override" ]; then
-  [ -f "$override" ] || die "$override_var=$override: no such file"
-  verify "$override" || die "refusing $override_var"
-  [ "$(realpath "$override")" = "$(realpath -m "$tarball")" ] || cp "$override" "$tarball"
-elif [ -f "$tarball" ]; then
-  verify "$tarball" || die "the cached $tarball is corrupt; delete it and run again"
-elif [ -f "$cache" ] && verify "$cache"; then
-  cp "$cache" "$tarball"
-else
-  from_debian
-fi
-if [ ! -f "$cache" ]; then
-  mkdir -p "$(dirname "$cache")" 2>/dev/null && cp "$tarball" "$cache.tmp" 2>/dev/null && mv "$cache.tmp" "$cache" || true
-fi
+PINNED_LABEL=http-src/fetch.sh
+PINNED_PACKAGE=$package
+PINNED_VERSION=$version
+PINNED_ORIG=$orig
+PINNED_SHA256=$want
+PINNED_OVERRIDE_VAR="$(echo "$name" | tr '[:lower:]' '[:upper:]')_TARBALL"
+. "$here/../scripts/pinned-source.sh"
+pinned_obtain "$tarball"
 
 # Unpack only when the tree is missing or came from another tarball or other patches.
 patches=$(ls "$here/patches/$name"-*.patch 2>/dev/null || true)
@@ -98,9 +41,9 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$stamp_want" ]; then
   strip=$(($(echo "$inner" | tr -cd / | wc -c) + 1))
   tar -xf "$tarball" -C "$tree.tmp" --strip-components="$strip" "$inner"
   for p in $patches; do
-    patch -s -p1 -d "$tree.tmp" < "$p" || die "patch $p does not apply"
+    patch -s -p1 -d "$tree.tmp" < "$p" || pinned_die "patch $p does not apply"
   done
   echo "$stamp_want" > "$tree.tmp/.openssl-wasm-sha256"
   mv "$tree.tmp" "$tree"
-  echo "http-src/fetch.sh: unpacked $name ($orig${patches:+, patched}) into $tree" >&2
+  echo "$PINNED_LABEL: unpacked $name ($orig${patches:+, patched}) into $tree" >&2
 fi

@@ -6,52 +6,26 @@
 // Everything listens on 127.0.0.1; every test runs under a timer and closes its clients.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn } from 'node:child_process';
-import process from 'node:process';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { WebSocket as WsWebSocket } from 'ws';
 import { WispClient } from '../dist/index.js';
 import { FetchClient, fetch as sharedFetch, trailers } from '../dist/fetch/index.js';
-import { concat, freePort, pem, runtime, scaffold } from './helpers.js';
+import { concat, freePort, pem, scaffold, startNodeChild } from './helpers.js';
 
 const t = suite('fetch');
-const { guard, test } = scaffold(t, 30_000);
+const { test } = scaffold(t, 30_000);
 const CA = pem('ca.pem');
 
 const servers = {};
-let child;
-let answers;
+let children;
 
 t.before(async () => {
-  await guard((async () => {
-    const node = runtime === 'node' ? process.execPath : 'node';
-    child = spawn(node, [fileURLToPath(new URL('./fetch-servers.mjs', import.meta.url))], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d) => { stderr += d; });
-    const lines = createInterface({ input: child.stdout });
-    const queue = [];
-    let wake;
-    lines.on('line', (l) => { queue.push(JSON.parse(l)); wake?.(); });
-    answers = async () => {
-      while (!queue.length) await new Promise((r) => { wake = r; });
-      return queue.shift();
-    };
-    const exited = new Promise((_, reject) => child.on('exit', (code) => reject(new Error(`fetch-servers.mjs exited (${code}): ${stderr}`))));
-    exited.catch(() => {});
-    Object.assign(servers, await Promise.race([answers(), exited]));
-  })(), 'starting the servers', 60_000);
+  children = await startNodeChild(new URL('./fetch-servers.mjs', import.meta.url), [], { label: 'the test servers', ms: 60_000 });
+  Object.assign(servers, children.ready);
 });
 
-t.after(() => {
-  child?.stdin.end();
-  child?.kill();
-});
+t.after(() => children?.stop());
 
-async function command(line) {
-  child.stdin.write(`${line}\n`);
-  return answers();
-}
+const command = (line) => children.ask(line);
 
 /** A client trusting the test CA, closed by the scope. */
 function client(scope, options = {}) {

@@ -2,8 +2,12 @@
 // timeouts and cleanup scopes, listening on loopback, and reading and recording streams.
 // In memory, tests use the package's own harness (Link, from openssl-tls-wasm/testing); over
 // sockets, the package's own transports and connect/accept.
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
+import process from 'node:process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { connect, getOpenSSL, OpenSSL } from '../dist/index.js';
 
 const fixturesDir = new URL('./fixtures/', import.meta.url);
@@ -177,4 +181,82 @@ export async function serveTls(scope, tlsServer, onStream = (s) => s.readable.pi
       // the client hung up, or its handshake failed
     }
   }));
+}
+
+/**
+ * A Node script run as a child process that speaks JSON lines: it prints one JSON object per
+ * line (the first when it is ready, then one answer per command) and reads commands, one per
+ * line, on stdin. Node runs it in every runtime (`node` is on PATH wherever the suites run),
+ * for servers that only Node can run. Resolves once the first line arrives, with
+ * { ready, ask(command), stop() }; a child that exits first rejects with its stderr.
+ */
+export async function startNodeChild(script, args = [], { label = script.pathname?.split('/').pop() ?? String(script), ms = 20_000 } = {}) {
+  const node = runtime === 'node' ? process.execPath : 'node';
+  const child = spawn(node, [script instanceof URL ? fileURLToPath(script) : script, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => { stderr += d; });
+  const queue = [];
+  let wake;
+  createInterface({ input: child.stdout }).on('line', (l) => { queue.push(JSON.parse(l)); wake?.(); });
+  const exited = new Promise((_, reject) => child.on('exit', (code) => reject(new Error(`${label} exited (${code}): ${stderr}`))));
+  exited.catch(() => {});
+  const next = async () => {
+    while (!queue.length) await Promise.race([new Promise((r) => { wake = r; }), exited]);
+    return queue.shift();
+  };
+  const stop = () => new Promise((resolve) => {
+    if (child.exitCode !== null) return resolve();
+    child.on('exit', () => resolve());
+    child.stdin.end();
+    setTimeout(() => { child.kill(); resolve(); }, 3000);
+  });
+  try {
+    const ready = await guard(next(), `starting ${label}`, ms);
+    return { ready, ask: (command) => { child.stdin.write(`${command}\n`); return next(); }, stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
+/** Writes `data` through a TLS stream and reads as many bytes back (from an echoing peer). */
+export async function echo(stream, data) {
+  const writer = stream.writable.getWriter();
+  const reader = stream.readable.getReader();
+  const [, got] = await Promise.all([
+    writer.write(data).then(() => writer.releaseLock()),
+    (async () => {
+      const chunks = [];
+      let n = 0;
+      while (n < data.length) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        chunks.push(value);
+        n += value.length;
+      }
+      reader.releaseLock();
+      return concat(chunks);
+    })(),
+  ]);
+  return got;
+}
+
+/** Debian's Chromium (scripts/install-deps.sh installs it), or $CHROMIUM. */
+export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+
+/**
+ * Headless Chromium through playwright-core, with the flags this machine's closed network
+ * needs (no background networking, component updates or sync, which would only be refused).
+ * `scope` closes it.
+ */
+export async function launchChromium(scope) {
+  const { chromium } = await import('playwright-core');
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--no-first-run'],
+    timeout: 30_000,
+  });
+  scope.defer(() => browser.close());
+  return browser;
 }

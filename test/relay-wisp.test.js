@@ -20,7 +20,7 @@ import { WebSocket as WsWebSocket } from 'ws';
 import { client as wispJsClient } from '@mercuryworkshop/wisp-js/client';
 import { connect, getOpenSSL, WispClient, WispError } from '../dist/index.js';
 import { createRelay } from '../dist/relay.js';
-import { concat, HOST, listen, pem, runtime, scaffold } from './helpers.js';
+import { echo, HOST, listen, pem, runtime, scaffold } from './helpers.js';
 
 const t = suite('relay-wisp');
 t.before(async () => { await getOpenSSL(); });
@@ -118,27 +118,6 @@ async function closedPort() {
 
 const payload = (i, n) => new Uint8Array(n).map((_, k) => (k * 31 + i * 7 + (k >> 8)) & 0xff);
 
-/** Writes `data` through a TLS connection and reads as many bytes back. */
-async function echo(secure, data) {
-  const writer = secure.writable.getWriter();
-  const reader = secure.readable.getReader();
-  const [, got] = await Promise.all([
-    writer.write(data).then(() => writer.releaseLock()),
-    (async () => {
-      const chunks = [];
-      let n = 0;
-      while (n < data.length) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        chunks.push(value);
-        n += value.length;
-      }
-      reader.releaseLock();
-      return concat(chunks);
-    })(),
-  ]);
-  return got;
-}
 
 /** Opens a stream and returns how it failed (the WispError), or null if the TLS connection worked. */
 async function failure(wisp, host, port) {

@@ -12,7 +12,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { WebSocket as WsWebSocket } from 'ws';
 import { connect, getOpenSSL, WispClient, WispError } from '../dist/index.js';
-import { concat, guard, HOST, listen, pem, Scope } from './helpers.js';
+import { echo, guard, HOST, listen, pem, Scope } from './helpers.js';
 import { startWorkerd } from './workerd.js';
 
 const t = suite('relay-worker');
@@ -102,26 +102,6 @@ function closeOf(url, options) {
   return new Promise((resolve) => ws.addEventListener('close', (ev) => resolve({ code: ev.code, reason: ev.reason })));
 }
 
-async function echo(secure, data) {
-  const writer = secure.writable.getWriter();
-  const reader = secure.readable.getReader();
-  const [, got] = await Promise.all([
-    writer.write(data).then(() => writer.releaseLock()),
-    (async () => {
-      const chunks = [];
-      let n = 0;
-      while (n < data.length) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        chunks.push(value);
-        n += value.length;
-      }
-      reader.releaseLock();
-      return concat(chunks);
-    })(),
-  ]);
-  return got;
-}
 
 test('?target mode: connect() through fromWebSocket, verified and echoed', async () => {
   const secure = await connect(new WebSocketClient(`${env.main.url}?target=${HOST}:${env.tlsPort}`), TLS_OPTIONS);

@@ -7,20 +7,16 @@
 // closes every server, socket and WebSocket it made.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn } from 'node:child_process';
 import { createServer as createHttpServer } from 'node:http';
 import net from 'node:net';
-import process from 'node:process';
-import { createInterface } from 'node:readline';
 import tls from 'node:tls';
-import { fileURLToPath } from 'node:url';
 import { WebSocket as WsWebSocket, WebSocketServer } from 'ws';
 import { connect, fromWebSocket, getOpenSSL, TlsError, WispClient, WispError } from '../dist/index.js';
-import { concat, pem, runtime, scaffold } from './helpers.js';
+import { echo, pem, runtime, scaffold, startNodeChild } from './helpers.js';
 
 const t = suite('wisp');
 const HOST = '127.0.0.1';
-const { guard, test } = scaffold(t, 30_000);
+const { test } = scaffold(t, 30_000);
 /** The runtime's WebSocket client: the global one (Deno, Bun, Node 22+), else the ws package's. */
 const WebSocketClient = globalThis.WebSocket ?? WsWebSocket;
 const CA = pem('ca.pem');
@@ -29,41 +25,18 @@ const TLS_OPTIONS = { servername: 'localhost', ca: CA };
 // ------------------------------------------------------------ the npm servers, in Node
 
 const servers = {};
-let child;
-let answers;
+let children;
 
 t.before(async () => {
   await getOpenSSL();
-  await guard((async () => {
-    // Node runs them in every runtime: `node` is on PATH wherever the suites run (make test).
-    const node = runtime === 'node' ? process.execPath : 'node';
-    child = spawn(node, [fileURLToPath(new URL('./wisp-servers.mjs', import.meta.url))], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d) => { stderr += d; });
-    const lines = createInterface({ input: child.stdout });
-    const queue = [];
-    let wake;
-    lines.on('line', (l) => { queue.push(JSON.parse(l)); wake?.(); });
-    answers = async () => {
-      while (!queue.length) await new Promise((r) => { wake = r; });
-      return queue.shift();
-    };
-    const exited = new Promise((_, reject) => child.on('exit', (code) => reject(new Error(`wisp-servers.mjs exited (${code}): ${stderr}`))));
-    exited.catch(() => {});
-    Object.assign(servers, await Promise.race([answers(), exited]));
-  })(), 'starting the Wisp servers', 20_000);
+  children = await startNodeChild(new URL('./wisp-servers.mjs', import.meta.url), [], { label: 'the Wisp servers' });
+  Object.assign(servers, children.ready);
 });
 
-t.after(() => {
-  child?.stdin.end();
-  child?.kill();
-});
+t.after(() => children?.stop());
 
 /** Sends a command to wisp-servers.mjs and returns its answer. */
-async function command(line) {
-  child.stdin.write(`${line}\n`);
-  return answers();
-}
+const command = (line) => children.ask(line);
 
 const wispUrl = (name) => `ws://${HOST}:${servers[name]}/`;
 
@@ -111,27 +84,6 @@ async function closedPort() {
   return port;
 }
 
-/** Writes `data` through a TLS connection and reads as many bytes back. */
-async function echo(secure, data) {
-  const writer = secure.writable.getWriter();
-  const reader = secure.readable.getReader();
-  const [, got] = await Promise.all([
-    writer.write(data).then(() => writer.releaseLock()),
-    (async () => {
-      const chunks = [];
-      let n = 0;
-      while (n < data.length) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        chunks.push(value);
-        n += value.length;
-      }
-      reader.releaseLock();
-      return concat(chunks);
-    })(),
-  ]);
-  return got;
-}
 
 const payload = (i, n) => new Uint8Array(n).map((_, k) => (k * 31 + i * 7 + (k >> 8)) & 0xff);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

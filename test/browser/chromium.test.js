@@ -18,18 +18,16 @@ import { tmpdir } from 'node:os';
 import { extname, join, normalize, sep } from 'node:path';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
 import { createServer as createTlsServer } from '../../dist/index.js';
 import { createRelay } from '../../dist/relay.js';
 import { server as wispjs, logging as wispLogging } from '@mercuryworkshop/wisp-js/server';
 import { buildExample } from '../../examples/browser/build.mjs';
 import { build as esbuild } from 'esbuild';
 import { createInterface } from 'node:readline';
-import { freePort, guard as guardFor, HOST, listen, pem, Scope } from '../helpers.js';
+import { CHROMIUM, freePort, guard as guardFor, HOST, launchChromium, listen, pem, Scope } from '../helpers.js';
 import { startWorkerd } from '../workerd.js';
 
 const t = suite('chromium');
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const exampleDir = join(root, 'examples', 'browser');
 const TEST_TIMEOUT = 30_000;
@@ -129,13 +127,7 @@ t.before(async () => {
     });
     scope.defer(() => env.workerd.close());
 
-    env.browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync', '--no-first-run'],
-      timeout: 30_000,
-    });
-    scope.defer(() => env.browser.close());
+    env.browser = await launchChromium(scope);
   })(), 'setup', 90_000);
 });
 

@@ -20,12 +20,11 @@ import { basename, extname, join, normalize, sep } from 'node:path';
 import process from 'node:process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gunzipSync } from 'node:zlib';
-import { freePort, guard as guardFor, HOST, listen, pem, Scope } from '../helpers.js';
+import { freePort, guard as guardFor, HOST, launchChromium, listen, pem, Scope } from '../helpers.js';
 
 const t = suite('package');
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const bin = (name) => join(root, 'node_modules', '.bin', name);
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const TEST_TIMEOUT = 60_000;
 
 // A hang anywhere fails the run instead of stalling it.
@@ -272,16 +271,7 @@ async function staticServer(dirs) {
 
 /** Opens `url` in Chromium and waits for the page's verdict: { state, result, error, log }. */
 async function openPage(url) {
-  if (!env.browser) {
-    const { chromium } = await import(pathToFileURL(join(root, 'node_modules/playwright-core/index.mjs')).href);
-    env.browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync', '--no-first-run'],
-      timeout: 30_000,
-    });
-    scope.defer(() => env.browser.close());
-  }
+  env.browser ??= await launchChromium(scope);
   const context = await env.browser.newContext();
   const log = [];
   try {
