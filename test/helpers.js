@@ -260,3 +260,17 @@ export async function launchChromium(scope) {
   scope.defer(() => browser.close());
   return browser;
 }
+
+/** A TLS echo server on HOST (node:tls, the RSA chain from the fixtures); resolves with its port. */
+export async function nodeTlsEchoServer(scope) {
+  const tls = await import('node:tls');
+  const server = tls.createServer({ cert: pem('rsa-chain.pem'), key: pem('rsa.key') }, (s) => {
+    s.on('error', () => {});
+    s.pipe(s);
+  });
+  server.on('tlsClientError', () => {});
+  return listen(scope, server);
+}
+
+/** `n` bytes of a pattern that differs with `i`, to tell streams' data apart. */
+export const payload = (i, n) => new Uint8Array(n).map((_, k) => (k * 31 + i * 7 + (k >> 8)) & 0xff);

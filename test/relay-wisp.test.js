@@ -14,13 +14,12 @@ import { spawn } from 'node:child_process';
 import net from 'node:net';
 import process from 'node:process';
 import { createInterface } from 'node:readline';
-import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { WebSocket as WsWebSocket } from 'ws';
 import { client as wispJsClient } from '@mercuryworkshop/wisp-js/client';
 import { connect, getOpenSSL, WispClient, WispError } from '../dist/index.js';
 import { createRelay } from '../dist/relay.js';
-import { echo, HOST, listen, pem, runtime, scaffold } from './helpers.js';
+import { echo, freePort, HOST, listen, nodeTlsEchoServer, payload, pem, runtime, scaffold } from './helpers.js';
 
 const t = suite('relay-wisp');
 t.before(async () => { await getOpenSSL(); });
@@ -97,26 +96,8 @@ async function eventWhere(r, pred) {
 
 // ------------------------------------------------------------ targets
 
-/** A TLS echo server (node:tls, the RSA chain from the fixtures). */
-async function echoServer(scope) {
-  const server = tls.createServer({ cert: pem('rsa-chain.pem'), key: pem('rsa.key') }, (s) => {
-    s.on('error', () => {});
-    s.pipe(s);
-  });
-  server.on('tlsClientError', () => {});
-  return listen(scope, server);
-}
 
-/** A port on 127.0.0.1 where nothing listens. */
-async function closedPort() {
-  const server = net.createServer();
-  await new Promise((resolve) => server.listen(0, HOST, resolve));
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
-const payload = (i, n) => new Uint8Array(n).map((_, k) => (k * 31 + i * 7 + (k >> 8)) & 0xff);
 
 
 /** Opens a stream and returns how it failed (the WispError), or null if the TLS connection worked. */
@@ -176,7 +157,7 @@ async function rawWisp(scope, r, { v2 = false, options } = {}) {
 // ------------------------------------------------------------ TLS through the relay's Wisp
 
 test('WispClient: 20 TLS connections in parallel over one WebSocket (Wisp v2, with MOTD), each verified and echoed', async (scope) => {
-  const port = await echoServer(scope);
+  const port = await nodeTlsEchoServer(scope);
   const r = await startRelay(scope, { allow: [`${HOST}:${port}`], motd: 'relay test' });
   const wisp = wispClient(scope, r);
   const info = await wisp.ready();
@@ -201,7 +182,7 @@ test('WispClient: 20 TLS connections in parallel over one WebSocket (Wisp v2, wi
 });
 
 test('WispClient with version: 1 speaks Wisp v1 to the relay', async (scope) => {
-  const port = await echoServer(scope);
+  const port = await nodeTlsEchoServer(scope);
   const r = await startRelay(scope, { allow: [`${HOST}:${port}`] });
   const wisp = wispClient(scope, r, { version: 1 });
   assert.is((await wisp.ready()).version, 1);
@@ -231,8 +212,8 @@ function wispJsTransport(conn, host, port) {
 
 for (const version of [2, 1]) {
   test(`wisp-js's client (v${version}): TLS through the relay, and its close reasons`, async (scope) => {
-    const port = await echoServer(scope);
-    const dead = await closedPort();
+    const port = await nodeTlsEchoServer(scope);
+    const dead = await freePort();
     const r = await startRelay(scope, { allow: [`${HOST}:${port}`, `${HOST}:${dead}`] });
     const conn = new wispJsClient.ClientConnection(r.url, { wisp_version: version });
     scope.defer(() => conn.close());
@@ -254,7 +235,7 @@ for (const version of [2, 1]) {
 // ------------------------------------------------------------ close reasons
 
 test('close reasons: refused 0x44, not allowed 0x48, unresolvable 0x42, connect timeout 0x43, not TCP 0x41', async (scope) => {
-  const dead = await closedPort();
+  const dead = await freePort();
   const r = await startRelay(scope, {
     allow: [`${HOST}:${dead}`, 'nowhere.test:443', 'slow.test:443', '*:443'],
     connectTimeout: 300,
@@ -289,7 +270,7 @@ test('close reasons: refused 0x44, not allowed 0x48, unresolvable 0x42, connect 
 });
 
 test('an idle stream is closed with 0x47 (transfer timeout); an idle Wisp WebSocket is closed too', async (scope) => {
-  const port = await echoServer(scope);
+  const port = await nodeTlsEchoServer(scope);
   const r = await startRelay(scope, { allow: [`${HOST}:${port}`], idleTimeout: 400 });
   const wisp = wispClient(scope, r);
   const secure = await connect(wisp.connect(HOST, port), TLS_OPTIONS);
@@ -310,7 +291,7 @@ test('an idle stream is closed with 0x47 (transfer timeout); an idle Wisp WebSoc
 // ------------------------------------------------------------ the allowlist and DNS
 
 test('DNS: a wildcard entry never reaches loopback through a name (localhost) or an address, unless allowPrivate', async (scope) => {
-  const port = await echoServer(scope);
+  const port = await nodeTlsEchoServer(scope);
   const r = await startRelay(scope, { allow: [`*:${port}`] });
   const wisp = wispClient(scope, r);
   // However it is spelled: '127.1' is a name to the policy, and the system resolves it to 127.0.0.1.
@@ -332,7 +313,7 @@ test('DNS: a wildcard entry never reaches loopback through a name (localhost) or
 });
 
 test('DNS: an exact entry reaches what its name resolves to; *.suffix entries are checked like *', async (scope) => {
-  const port = await echoServer(scope);
+  const port = await nodeTlsEchoServer(scope);
   const r = await startRelay(scope, {
     allow: [`localhost:${port}`, `*.rebind.test:${port}`, `pinned.test:${port}`],
     resolveMap: {
@@ -357,7 +338,7 @@ test('DNS: an exact entry reaches what its name resolves to; *.suffix entries ar
 });
 
 test('?target mode applies the same DNS check', async (scope) => {
-  const port = await echoServer(scope);
+  const port = await nodeTlsEchoServer(scope);
   const r = await startRelay(scope, { allow: [`*:${port}`] });
   const ws = new WebSocketClient(`${r.url}?target=localhost:${port}`);
   ws.addEventListener('error', () => {});
@@ -369,7 +350,7 @@ test('?target mode applies the same DNS check', async (scope) => {
 // ------------------------------------------------------------ limits
 
 test('limits: streams per client (0x49, ERR_WISP_THROTTLED) and WebSockets per client (1013)', async (scope) => {
-  const port = await echoServer(scope);
+  const port = await nodeTlsEchoServer(scope);
   const r = await startRelay(scope, { allow: [`${HOST}:${port}`], maxStreamsPerClient: 2, maxWebSocketsPerClient: 2 });
   const wisp = wispClient(scope, r);
   const a = await connect(wisp.connect(HOST, port), TLS_OPTIONS);
@@ -392,7 +373,7 @@ test('limits: streams per client (0x49, ERR_WISP_THROTTLED) and WebSockets per c
 });
 
 test('limits: the total of streams (0x49) and of WebSockets', async (scope) => {
-  const port = await echoServer(scope);
+  const port = await nodeTlsEchoServer(scope);
   const r = await startRelay(scope, { allow: [`${HOST}:${port}`], maxStreams: 1, maxWebSockets: 1 });
   const wisp = wispClient(scope, r);
   const a = await connect(wisp.connect(HOST, port), TLS_OPTIONS);
@@ -484,7 +465,7 @@ test('backpressure: the relay stops reading a target while the Wisp WebSocket is
 // ------------------------------------------------------------ authentication, origins, modes
 
 test('password authentication (v2): right credentials work, wrong ones 0xc0, none 0xc2, v1 and ?target refused', async (scope) => {
-  const port = await echoServer(scope);
+  const port = await nodeTlsEchoServer(scope);
   const r = await startRelay(scope, { allow: [`${HOST}:${port}`], passwords: { alice: 's3cret' } });
   const good = wispClient(scope, r, { username: 'alice', password: 's3cret' });
   const secure = await connect(good.connect(HOST, port), TLS_OPTIONS);
@@ -508,7 +489,7 @@ test('password authentication (v2): right credentials work, wrong ones 0xc0, non
 });
 
 test('origins apply to Wisp WebSockets; malformed packets close the WebSocket (1002, 1003)', async (scope) => {
-  const port = await echoServer(scope);
+  const port = await nodeTlsEchoServer(scope);
   const r = await startRelay(scope, { allow: [`${HOST}:${port}`], origins: ['http://app.example'] });
   const evil = new WispClient((protocols) => new WsWebSocket(r.url, protocols, { origin: 'http://evil.example' }));
   scope.defer(() => evil.close());
@@ -527,7 +508,7 @@ test('origins apply to Wisp WebSockets; malformed packets close the WebSocket (1
 });
 
 test('a client that asks for another subprotocol (epoxy-tls asks for a random one) gets it, and speaks Wisp v1', async (scope) => {
-  const port = await echoServer(scope);
+  const port = await nodeTlsEchoServer(scope);
   const r = await startRelay(scope, { allow: [`${HOST}:${port}`] });
   const ws = new WsWebSocket(r.url, ['4f1c2b7e-random']);
   scope.defer(() => ws.terminate());
@@ -541,7 +522,7 @@ test('a client that asks for another subprotocol (epoxy-tls asks for a random on
 });
 
 test('modes: a relay for ?target only refuses Wisp; one for Wisp only refuses ?target', async (scope) => {
-  const port = await echoServer(scope);
+  const port = await nodeTlsEchoServer(scope);
   const targetOnly = await startRelay(scope, { allow: [`${HOST}:${port}`], modes: ['target'] });
   const err = await rejection(wispClient(scope, targetOnly).ready());
   assert.match(err.message, 'no target: connect to ?target=host:port');
@@ -570,7 +551,7 @@ test('options are checked: wildcard entries, limits, modes, passwords', async ()
 });
 
 test('the command, openssl-tls-wasm-relay: Wisp and ?target on the port it prints, with its limits', async (scope) => {
-  const port = await echoServer(scope);
+  const port = await nodeTlsEchoServer(scope);
   const node = runtime === 'node' ? process.execPath : 'node';
   const child = spawn(node, [fileURLToPath(new URL('../bin/relay.js', import.meta.url)), '--port', '0', '--allow', `${HOST}:${port}`,
     '--max-streams-per-client', '1', '--motd', 'from the command', '--quiet'], { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -9,13 +9,11 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createServer as createHttpServer } from 'node:http';
 import net from 'node:net';
-import tls from 'node:tls';
 import { WebSocket as WsWebSocket, WebSocketServer } from 'ws';
 import { connect, fromWebSocket, getOpenSSL, TlsError, WispClient, WispError } from '../dist/index.js';
-import { echo, pem, runtime, scaffold, startNodeChild } from './helpers.js';
+import { echo, freePort, HOST, listen, nodeTlsEchoServer, payload, pem, runtime, scaffold, startNodeChild } from './helpers.js';
 
 const t = suite('wisp');
-const HOST = '127.0.0.1';
 const { test } = scaffold(t, 30_000);
 /** The runtime's WebSocket client: the global one (Deno, Bun, Node 22+), else the ws package's. */
 const WebSocketClient = globalThis.WebSocket ?? WsWebSocket;
@@ -49,43 +47,10 @@ function client(scope, name, options = {}) {
 
 // ------------------------------------------------------------ targets
 
-/** Listens on an ephemeral port of 127.0.0.1; the scope destroys its sockets and closes it. */
-async function listen(scope, server) {
-  const sockets = new Set();
-  server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
-  server.on('secureConnection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
-  scope.defer(() => new Promise((resolve) => {
-    for (const s of sockets) s.destroy();
-    server.close(() => resolve());
-  }));
-  await new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, HOST, resolve);
-  });
-  return server.address().port;
-}
-
-/** A TLS echo server (node:tls, the RSA chain from the fixtures). */
-async function echoServer(scope) {
-  const server = tls.createServer({ cert: pem('rsa-chain.pem'), key: pem('rsa.key') }, (s) => {
-    s.on('error', () => {});
-    s.pipe(s);
-  });
-  server.on('tlsClientError', () => {});
-  return listen(scope, server);
-}
-
-/** A port on 127.0.0.1 where nothing listens. */
-async function closedPort() {
-  const server = net.createServer();
-  await new Promise((resolve) => server.listen(0, HOST, resolve));
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 
-const payload = (i, n) => new Uint8Array(n).map((_, k) => (k * 31 + i * 7 + (k >> 8)) & 0xff);
+
+
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const rejection = (p) => p.then(() => null, (e) => e);
 /** The WispError behind an error from connect(): itself, or a TlsError's cause. */
@@ -95,7 +60,7 @@ const wispError = (e) => (e instanceof WispError ? e : e?.cause);
 
 for (const [name, version] of [['wispjs', 2], ['wispnode', 1]]) {
   test(`${name}: 20 TLS connections in parallel over one WebSocket (Wisp v${version}), each verified and echoed`, async (scope) => {
-    const port = await echoServer(scope);
+    const port = await nodeTlsEchoServer(scope);
     const wisp = client(scope, name);
     const before = (await command(`upgrades ${name}`)).upgrades;
     const info = await wisp.ready();
@@ -124,7 +89,7 @@ for (const [name, version] of [['wispjs', 2], ['wispnode', 1]]) {
 }
 
 test('version: 1 speaks v1 to a v2 server (wisp-js)', async (scope) => {
-  const port = await echoServer(scope);
+  const port = await nodeTlsEchoServer(scope);
   const wisp = client(scope, 'wispjs', { version: 1 });
   assert.is((await wisp.ready()).version, 1);
   const secure = await connect(wisp.connect(HOST, port), TLS_OPTIONS);
@@ -136,7 +101,7 @@ test('version: 1 speaks v1 to a v2 server (wisp-js)', async (scope) => {
 // ------------------------------------------------------------ close reasons from the npm servers
 
 test('a refused port: wisp-server-node says 0x44, the stream fails with ECONNREFUSED, and so does connect()', async (scope) => {
-  const port = await closedPort();
+  const port = await freePort();
   const wisp = client(scope, 'wispnode');
   const stream = wisp.connect(HOST, port);
   const err = await rejection(stream.closed);
@@ -159,7 +124,7 @@ test('a refused port: wisp-server-node says 0x44, the stream fails with ECONNREF
 });
 
 test('a refused port: wisp-js says 0x03 (network error), ERR_WISP_NETWORK_ERROR', async (scope) => {
-  const port = await closedPort();
+  const port = await freePort();
   const wisp = client(scope, 'wispjs');
   const err = await rejection(wisp.connect(HOST, port).closed);
   assert.instance(err, WispError);
@@ -179,7 +144,7 @@ test('a destination blocked by the server\'s policy (wisp-js hostname_blacklist)
 // ------------------------------------------------------------ the WebSocket dropping
 
 test('the WebSocket dropping fails every open stream with ECONNRESET; the next stream opens a new WebSocket', async (scope) => {
-  const port = await echoServer(scope);
+  const port = await nodeTlsEchoServer(scope);
   const wisp = client(scope, 'wispjs');
   const conns = await Promise.all([0, 1, 2].map(() => connect(wisp.connect(HOST, port), TLS_OPTIONS)));
   for (const c of conns) assert.is((await echo(c, payload(0, 100))).length, 100);
@@ -240,7 +205,7 @@ test('a reader that does not read: the stream queues at most maxBuffered, then f
   assert.is(stream.bufferedAmount, 0, 'the queue was dropped');
   await target.closedPromise; // the server got CLOSE 0x81 and closed the TCP connection
   // The WebSocket and the other streams carry on.
-  const port = await echoServer(scope);
+  const port = await nodeTlsEchoServer(scope);
   const secure = await connect(wisp.connect(HOST, port), TLS_OPTIONS);
   assert.is((await echo(secure, payload(3, 10_000))).length, 10_000);
   await secure.close();
@@ -589,7 +554,7 @@ test('v2 password authentication: the credentials go in the client\'s INFO when 
 });
 
 test('wisp-js announcing required password auth: no credentials fails clearly, credentials get through', async (scope) => {
-  const port = await echoServer(scope);
+  const port = await nodeTlsEchoServer(scope);
   const none = client(scope, 'wispjsAuth');
   const err = await rejection(connect(none.connect(HOST, port), TLS_OPTIONS));
   assert.is(err.code, 'ERR_WISP_AUTH_REQUIRED');
@@ -654,7 +619,7 @@ test('a server that never finishes the handshake: ETIMEDOUT within connectTimeou
 });
 
 test('no server: the stream fails with ECONNREFUSED, naming the URL', async (scope) => {
-  const port = await closedPort();
+  const port = await freePort();
   const wisp = scriptedClient(scope, `ws://${HOST}:${port}/`);
   const err = await rejection(connect(wisp.connect(HOST, 443), TLS_OPTIONS));
   assert.is(err.code, 'ECONNREFUSED');
@@ -708,7 +673,7 @@ test('fromWebSocket: an unknown readyState that never opens fails with ETIMEDOUT
 
 test('fromWebSocket with wisp-js\'s WispWebSocket (readyState undefined): works when its open event is seen, fails clearly when not', async (scope) => {
   const { client: wispjs } = await import('@mercuryworkshop/wisp-js/client');
-  const port = await echoServer(scope);
+  const port = await nodeTlsEchoServer(scope);
   const url = `${wispUrl('wispjs')}${HOST}:${port}`;
   scope.defer(() => { for (const c of Object.values(wispjs._wisp_connections)) c.close(); });
   const first = new wispjs.WispWebSocket(url);
