@@ -19,11 +19,8 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import process from 'node:process';
-import { readFileSync } from 'node:fs';
 import { connect, createServer, getOpenSSL } from '../dist/index.js';
-
-const HOST = '127.0.0.1';
-const fixture = (name) => readFileSync(new URL(`../test/fixtures/${name}`, import.meta.url), 'utf8');
+import { HOST, pem } from '../test/helpers.js';
 
 function parse(argv) {
   const o = { connections: 10_000, every: 1000, concurrency: 8, minutes: 15 };
@@ -48,9 +45,9 @@ try {
 }
 
 const openssl = await getOpenSSL();
-const cert = fixture('ecdsa-chain.pem');
-const key = fixture('ecdsa.key');
-const ca = fixture('ca.pem');
+const cert = pem('ecdsa-chain.pem');
+const key = pem('ecdsa.key');
+const ca = pem('ca.pem');
 
 // Servers that stay up for the whole run; `serving` counts the server sides still open.
 let serving = 0;
