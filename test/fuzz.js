@@ -469,8 +469,10 @@ function classify(version, direction, phase, act, records) {
   });
 }
 
-/** A non-TlsError thrown by the code under test, kept with what was going on. */
-class Unexpected extends Error {}
+/** A conversation that never went quiet: a failure of the case, like a hang would be. */
+class Runaway extends Error {
+  name = 'Runaway';
+}
 
 /**
  * Runs a whole conversation between two new engines on a Link (handshake, `toServer` and
@@ -532,6 +534,8 @@ function converse(client, server, { version, toServer, toClient, target, hooks }
     if (dir.pending().length > 0 || dir.isCut) tolerate(() => dir.deliver());
   };
 
+  // Rounds until one changes nothing. The wire's progress count (what Link.run() watches too)
+  // counts every step that did something, every delivery and every end-of-stream fed.
   const settle = () => {
     for (let round = 0; round < MAX_ROUNDS; round++) {
       const before = wire.progressCount;
@@ -539,7 +543,7 @@ function converse(client, server, { version, toServer, toClient, target, hooks }
       pump(link.server, wire.toClient);
       if (wire.progressCount === before) return;
     }
-    throw new Unexpected(`runaway: the ${phase} phase did not settle in ${MAX_ROUNDS} rounds`);
+    throw new Runaway(`the ${phase} phase did not settle in ${MAX_ROUNDS} rounds`);
   };
 
   const read = { server: [], client: [] };
