@@ -93,7 +93,7 @@ export const PROFILES = [
  * of the last error raised in it (ERR_clear_error empties it but does not free it; each buffer
  * is shrunk to its text, a few dozen bytes). Which slots hold a buffer, and how big, depends on
  * the failures the batch happened to go through, so the heap ends a batch a little above or
- * below where it began: from -192 to +144 bytes over 200 batches of 100 cases. 1 KiB is seven
+ * below where it began: from -192 to +208 bytes over 1,200 batches of 100 cases. 1 KiB is five
  * times the most seen. A leaked connection is about 20 KiB, and a leak of 16 bytes per case
  * overflows this within a batch of 72 (make test's batch in Node).
  */
