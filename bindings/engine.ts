@@ -26,7 +26,7 @@ import {
   CONTENT_TYPES, HANDSHAKE_TYPES, X509_V, decodeAlert, verifyCode, versionName, type TlsAlert,
 } from './names.js';
 import { NativeHandle, drainErrors, openSSLFailure } from './native.js';
-import { checkBoolean, checkFunction, checkHostName, checkInteger, invalidType } from './validate.js';
+import { checkBoolean, checkFunction, checkHostName, checkInteger, invalidType, outOfRange } from './validate.js';
 
 /** What a step needs before it can make progress. */
 export type Want = 'want-read' | 'want-write';
@@ -146,6 +146,12 @@ export interface VerifyFailure {
 
 const MAX_BUFFER = 1 << 20;
 
+/**
+ * The last instant OpenSSL can be told in this build: Emscripten 3.1.6's libc has a 32-bit
+ * time_t, so certificate times and clocks end at 2038-01-19T03:14:07Z.
+ */
+const LAST_TIME_MS = (2 ** 31 - 1) * 1000;
+
 function isIp(host: string): boolean {
   return /^\d{1,3}(\.\d{1,3}){3}$/.test(host) || host.includes(':');
 }
@@ -220,6 +226,10 @@ export class TlsEngine extends NativeHandle<ConnPtr> {
     }
     if (options.verifyTime !== undefined && (!Number.isFinite(options.verifyTime) || options.verifyTime < 0)) {
       throw new RangeError('verifyTime must be a time in ms since the epoch');
+    }
+    if (options.verifyTime !== undefined && options.verifyTime > LAST_TIME_MS) {
+      throw outOfRange(`verifyTime ${new Date(options.verifyTime).toISOString()} is after ${new Date(LAST_TIME_MS).toISOString()}, ` +
+        "the last second this build's 32-bit time_t holds (Emscripten 3.1.6)");
     }
     for (const name of ['onmessage', 'onkeylog'] as const) checkFunction(`options.${name}`, options[name]);
     checkBoolean('options.checkHost', options.checkHost);

@@ -248,6 +248,40 @@ t('mutual TLS: a client without a certificate is refused with certificate_requir
   } finally { free(); }
 });
 
+t('mutual TLS: a session resumes, in TLS 1.3 and 1.2, and the server still knows the client', () => {
+  // Found by the record-layer fuzzer's warm-up: a server that asks for certificates had no
+  // session ID context, so OpenSSL failed every resumption attempt with internal_error
+  // ('session id context uninitialized') instead of resuming.
+  for (const maxVersion of ['TLSv1.3', 'TLSv1.2']) {
+    const { sctx, cctx } = contexts(openssl, {
+      server: { requestCert: true, ca: pem('ca.pem') },
+      client: { ca: pem('ca.pem'), cert: pem('client-chain.pem'), key: pem('client.key'), maxVersion },
+    });
+    const engines = [];
+    const connect = (session) => {
+      const client = cctx.createEngine({ servername: 'localhost', ...(session ? { session } : {}) });
+      const server = sctx.createEngine();
+      engines.push(client, server);
+      new Link(client, server).handshake();
+      return { client, server };
+    };
+    try {
+      const first = connect();
+      const session = first.client.getSession();
+      assert.ok(session, `${maxVersion}: a session to resume`);
+      const second = connect(session);
+      assert.ok(second.client.negotiated().sessionReused, `${maxVersion}: the client resumed`);
+      assert.ok(second.server.negotiated().sessionReused, `${maxVersion}: the server resumed`);
+      assert.ok(second.server.negotiated().authorized, `${maxVersion}: the client's certificate was verified when the session began`);
+      assert.is(second.server.peerCertificate()?.subject.CN, first.server.peerCertificate()?.subject.CN);
+    } finally {
+      for (const e of engines) e.free();
+      sctx.free();
+      cctx.free();
+    }
+  }
+});
+
 t('requestCert with rejectUnauthorized: false lets the client in, unauthorized', () => {
   const { client, server, link, free } = pair({ server: { requestCert: true, rejectUnauthorized: false, ca: pem('ca.pem') } });
   try {

@@ -72,6 +72,7 @@ const engineInputs = [
   ['a session that is a string', () => client.createEngine({ servername: 'localhost', session: 'x' }), code('ERR_INVALID_ARG_TYPE')],
   ['bufferSize -1', () => client.createEngine({ servername: 'localhost', bufferSize: -1 }), code('ERR_OUT_OF_RANGE')],
   ['verifyTime NaN', () => client.createEngine({ servername: 'localhost', verifyTime: NaN }), (e) => e instanceof RangeError],
+  ['verifyTime after 2038 (32-bit time_t)', () => client.createEngine({ servername: 'localhost', verifyTime: Date.UTC(2039, 0, 1) }), code('ERR_OUT_OF_RANGE')],
   ['onkeylog that is not a function', () => client.createEngine({ servername: 'localhost', onkeylog: 'yes' }), code('ERR_INVALID_ARG_TYPE')],
 ];
 for (const [label, bad, check] of engineInputs) {

@@ -59,6 +59,18 @@ static ow_ctx *ctx_new(int server)
     SSL_CTX_set_verify(c->ctx, server ? SSL_VERIFY_NONE : SSL_VERIFY_PEER, ow_verify_callback);
     X509_VERIFY_PARAM_set_hostflags(SSL_CTX_get0_param(c->ctx),
                                     X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    /*
+     * A server that verifies clients must name a session ID context, or OpenSSL fails every
+     * resumption with internal_error ("session id context uninitialized") instead of resuming.
+     * node:tls sets one on every server too. One name serves: the session cache and the ticket
+     * keys belong to this SSL_CTX alone, so no session crosses to another context anyway.
+     */
+    static const unsigned char sid_ctx[] = "openssl-tls-wasm";
+    if (server && !SSL_CTX_set_session_id_context(c->ctx, sid_ctx, sizeof(sid_ctx) - 1)) {
+        SSL_CTX_free(c->ctx);
+        free(c);
+        return NULL;
+    }
     if (!server) {
         /* No internal cache: the host keeps sessions (ow_conn_get_session) and offers them back. */
         SSL_CTX_set_session_cache_mode(c->ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
