@@ -142,13 +142,17 @@ async function compileResponse(res: Response, name: string): Promise<WebAssembly
   return WebAssembly.compile(await res.arrayBuffer());
 }
 
-async function compile(source: WasmSource | undefined, defaultUrl: URL, name: string): Promise<WebAssembly.Module> {
+/**
+ * `defaultUrl` is called only when no source is given: where `import.meta.url` is undefined (a
+ * Worker bundle), the module must come as `options.wasm`, and saying so beats "Invalid URL".
+ */
+async function compile(source: WasmSource | undefined, defaultUrl: () => URL, name: string): Promise<WebAssembly.Module> {
   if (source instanceof WebAssembly.Module) return source;
   if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) {
     return WebAssembly.compile(source as BufferSource);
   }
   if (source === undefined || typeof source === 'string' || source instanceof URL) {
-    const url = source === undefined ? defaultUrl
+    const url = source === undefined ? defaultLocation(defaultUrl, name)
       : source instanceof URL ? source
       : new URL(source, typeof location === 'object' ? location.href : import.meta.url);
     const key = url.href;
@@ -165,6 +169,15 @@ async function compile(source: WasmSource | undefined, defaultUrl: URL, name: st
   return compileResponse(await source, name);
 }
 
+function defaultLocation(defaultUrl: () => URL, name: string): URL {
+  try {
+    return defaultUrl();
+  } catch (e) {
+    throw new TlsError(`cannot load ${name}: this runtime gives modules no URL to find it beside them (a bundled Worker, say): `
+      + `pass the module as the wasm option (in Workers, import ${name} as a WebAssembly.Module)`, { code: 'ERR_WASM_LOAD', cause: e });
+  }
+}
+
 /** The smallest module using a SIMD value (a function returning v128.const 0). */
 const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 22, 1, 20, 0,
   253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 11]);
@@ -179,7 +192,10 @@ export function hasWasmSimd(): boolean {
 }
 
 function loadError(what: string, cause: unknown, name = 'openssl.wasm'): TlsError {
-  const why = cause instanceof Error ? cause.message : String(cause);
+  let why = cause instanceof Error ? cause.message : String(cause);
+  if (/code generation disallowed/i.test(why)) {
+    why += ` (this runtime compiles no wasm at run time, as in Cloudflare Workers: import ${name} as a module, which gives a WebAssembly.Module, and pass that)`;
+  }
   return new TlsError(`cannot load ${name}: ${what}: ${why}`, { code: 'ERR_WASM_LOAD', cause });
 }
 
@@ -268,7 +284,7 @@ export async function instantiate(options: LoadOptions = {}): Promise<Instance> 
   const wantFlavor = flavorOption(options.flavor);
   let mod: WebAssembly.Module;
   try {
-    mod = await compile(options.wasm, defaultWasmUrl(wantFlavor ?? 'small'), 'openssl.wasm');
+    mod = await compile(options.wasm, () => defaultWasmUrl(wantFlavor ?? 'small'), 'openssl.wasm');
   } catch (e) {
     if (e instanceof TlsError) throw e;
     if (!hasWasmSimd()) {
@@ -321,7 +337,7 @@ export async function instantiate(options: LoadOptions = {}): Promise<Instance> 
  * package, with the same imports as OpenSSL's (the host clock; no entropy), and checks that it
  * exports every function in `signatures`. The fetch entry loads openssl-http.wasm this way.
  */
-export async function instantiateModule<T>(source: WasmSource | undefined, defaultUrl: URL, name: string,
+export async function instantiateModule<T>(source: WasmSource | undefined, defaultUrl: () => URL, name: string,
                                            signatures: Record<string, string>): Promise<T> {
   let mod: WebAssembly.Module;
   try {

@@ -40,7 +40,7 @@ let shared: Promise<HttpModule> | undefined;
 export function loadHttpModule(wasm?: WasmSource): Promise<HttpModule> {
   if (!shared) {
     shared = (async () => {
-      const exports = await instantiateModule<HttpExports>(wasm, defaultUrl(), 'openssl-http.wasm', HTTP_SIGNATURES);
+      const exports = await instantiateModule<HttpExports>(wasm, defaultUrl, 'openssl-http.wasm', HTTP_SIGNATURES);
       const heap = new Heap(exports);
       return { exports, heap, versions: heap.cstring(exports.ow_http_versions()) ?? '' };
     })();
