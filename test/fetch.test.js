@@ -136,9 +136,11 @@ both('nginx: HEAD, 204 and 304 have no body, and the connection goes on', async 
   assert.is(head.status, 200);
   assert.is(head.body, null);
   assert.is(head.headers.get('content-length'), '17');
+  assert.equal([...(await trailers(head))], [], 'a response without a body has its (empty) trailers at once');
   const nc = await c.fetch(nginx('/204'));
   assert.is(nc.status, 204);
   assert.is(nc.body, null);
+  assert.equal([...(await trailers(nc))], []);
   const etag = (await c.fetch(nginx('/hello.txt'), { method: 'HEAD' })).headers.get('etag');
   const nm = await c.fetch(nginx('/hello.txt'), { headers: { 'if-none-match': etag } });
   assert.is(nm.status, 304);

@@ -227,8 +227,13 @@ export class Http2Connection implements Connection {
       cancel: () => this.#cancel(s),
     }, { highWaterMark: 0 });
     if (noBody) {
-      // Whatever comes is dropped (and its window reopened): a HEAD or 204 has no body.
-      s.wake = () => { for (const b of s.queue.splice(0)) this.#session.consume(s.id, b.length); };
+      // Whatever comes is dropped (and its window reopened): a HEAD or 204 has no body. With
+      // no body to read to its end, the trailers are there when the stream ends.
+      s.wake = () => {
+        for (const b of s.queue.splice(0)) this.#session.consume(s.id, b.length);
+        if (s.ended) s.resolveTrailers(s.trailers);
+      };
+      if (s.ended) s.wake();
     }
     s.resolve({ status, statusText: '', headers, body, trailers, protocol: this.protocol });
   }
