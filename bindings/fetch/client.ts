@@ -367,7 +367,8 @@ export class FetchClient {
         ref: link.ref, unref: link.unref,
       };
     } else {
-      channel = { ...link.transport, alpn: false, close: link.close, ref: link.ref, unref: link.unref };
+      // Named, not spread: a runtime's socket (Workers') has readable and writable as accessors.
+      channel = { readable: link.transport.readable, writable: link.transport.writable, alpn: false, close: link.close, ref: link.ref, unref: link.unref };
     }
     const hooks = { changed: () => this.#dispatch(origin) };
     if (channel.alpn === 'h2') {
