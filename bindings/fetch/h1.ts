@@ -109,7 +109,7 @@ export class Http1Connection implements Connection {
     const early = (e: unknown): unknown => {
       if (crossRequest(e) && !responded) {
         // Workers refused the socket (another request's) before any byte of this one went out.
-        const stale = transportError('sending the request failed', e) as HttpError;
+        const stale = transportError('sending the request failed', e);
         stale.retryable = 'unprocessed';
         return stale;
       }
