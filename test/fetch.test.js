@@ -48,9 +48,13 @@ t.before(async () => {
   })(), 'starting the servers', 60_000);
 });
 
-t.after(() => {
-  child?.stdin.end();
-  child?.kill();
+t.after(async () => {
+  // fetch-servers.mjs stops nginx and workerd when its stdin ends, then exits: wait for that,
+  // since a runtime may end its children with itself (Deno does) before they clean up.
+  if (!child || child.exitCode !== null) return;
+  const ended = new Promise((r) => child.once('exit', r));
+  child.stdin.end();
+  if (await Promise.race([ended, sleep(10_000).then(() => 'timeout')]) === 'timeout') child.kill();
 });
 
 let commands = Promise.resolve();

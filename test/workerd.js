@@ -10,6 +10,7 @@ import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
+import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 import { freePort, HOST } from './helpers.js';
 
@@ -99,7 +100,11 @@ ${names.map((n) => `const ${n} :Workerd.Worker = (
   const close = async () => {
     if (child.exitCode === null) child.kill('SIGTERM');
     const done = await Promise.race([exited, new Promise((r) => setTimeout(() => r('timeout'), 5000))]);
-    if (done === 'timeout') child.kill('SIGKILL');
+    // workerd drains open connections on SIGTERM; then SIGKILL, by pid: Deno's child.kill()
+    // sends nothing to a child it has already signalled.
+    if (done === 'timeout') {
+      try { process.kill(child.pid, 'SIGKILL'); } catch { /* gone */ }
+    }
     await rm(dir, { recursive: true, force: true });
   };
   // Ready when every port takes connections.
