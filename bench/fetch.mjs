@@ -1,8 +1,11 @@
-// fetch() over this package beside Node's own fetch (undici, on Node's OpenSSL), in one run,
-// against the servers of test/fetch-servers.mjs (Debian's nginx with TLS 1.3, and a wisp-js
-// server): small GETs one at a time (latency) and 10 at a time (requests per second), over
-// HTTP/1.1 keep-alive and HTTP/2, directly and through Wisp, and a 32 MiB download.
-//   node bench/fetch.mjs [--quick] [--json out.json]
+// fetch() over this package beside Node's own fetch (undici, on Node's OpenSSL) and beside
+// epoxy-tls's and libcurl.js's fetch, in one run, against the servers of test/fetch-servers.mjs
+// (Debian's nginx with TLS 1.3, and a wisp-js server): small GETs one at a time (latency) and
+// 10 at a time (requests per second), over HTTP/1.1 keep-alive and HTTP/2, and a 32 MiB
+// download. In Node: this package directly and through Wisp, and Node's fetch. In headless
+// Chromium (epoxy-tls and libcurl.js run in browsers only): the three through the same Wisp
+// server, measured by the same code (fetch-clients.mjs).
+//   node bench/fetch.mjs [--quick] [--only node,chromium] [--json out.json]
 // Prints a table; with --json also writes the figures. It asserts nothing.
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -12,6 +15,8 @@ import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
 import { WispClient } from '../dist/index.js';
 import { FetchClient } from '../dist/fetch/index.js';
+import { runInChromium } from './chromium.mjs';
+import { measureFetch, oursFetch } from './fetch-clients.mjs';
 
 const root = new URL('../', import.meta.url);
 const CA_FILE = fileURLToPath(new URL('test/fixtures/ca.pem', root));
@@ -38,56 +43,49 @@ async function main() {
   const base = `https://localhost:${ports.nginx}`;
   const wisp = new WispClient(`ws://127.0.0.1:${ports.wisp}/`, { WebSocket: globalThis.WebSocket ?? WebSocket });
 
-  const contenders = [
-    ['openssl-tls-wasm, HTTP/1.1', new FetchClient({ ca, ALPNProtocols: ['http/1.1'] }).fetch],
-    ['openssl-tls-wasm, HTTP/2', new FetchClient({ ca }).fetch],
-    ['openssl-tls-wasm over Wisp, HTTP/1.1', new FetchClient({ ca, transport: wisp, ALPNProtocols: ['http/1.1'] }).fetch],
-    ['openssl-tls-wasm over Wisp, HTTP/2', new FetchClient({ ca, transport: wisp }).fetch],
-    [`node fetch (undici, Node ${process.versions.node}), HTTP/1.1`, globalThis.fetch],
-  ];
-  const SEQUENTIAL = QUICK ? 200 : 1000;
-  const CONCURRENT = QUICK ? 500 : 2000;
-  const DOWNLOADS = QUICK ? 2 : 5;
+  const config = {
+    smallUrl: `${base}/hello.txt`, bigUrl: `${base}/data.bin`, echoUrl: `https://localhost:${ports.node}/echo`,
+    sequential: QUICK ? 200 : 1000, concurrent: QUICK ? 500 : 2000, downloads: QUICK ? 2 : 5,
+  };
   const rows = [];
-  for (const [name, fetch] of contenders) {
-    process.stderr.write(`${name}...\n`);
-    const get = async () => { const r = await fetch(`${base}/hello.txt`); await r.arrayBuffer(); };
-    for (let i = 0; i < 20; i++) await get(); // connections made, code warm
-    const times = [];
-    for (let i = 0; i < SEQUENTIAL; i++) {
-      const t0 = performance.now();
-      await get();
-      times.push(performance.now() - t0);
+  const only = argv.includes('--only') ? argv[argv.indexOf('--only') + 1].split(',') : ['node', 'chromium'];
+  if (only.includes('node')) {
+    const contenders = [
+      oursFetch(FetchClient, { ca, alpn: ['http/1.1'] }),
+      oursFetch(FetchClient, { ca, alpn: ['h2', 'http/1.1'] }),
+      oursFetch(FetchClient, { ca, alpn: ['http/1.1'], wisp }),
+      oursFetch(FetchClient, { ca, alpn: ['h2', 'http/1.1'], wisp }),
+      { name: `node fetch (undici, Node ${process.versions.node})`, fetch: globalThis.fetch, close() {} },
+    ];
+    for (const client of contenders) {
+      process.stderr.write(`${client.name}...\n`);
+      rows.push({ where: 'Node', ...(await measureFetch(client, config)) });
+      client.close();
     }
-    times.sort((a, b) => a - b);
-    let next = 0;
-    const t0 = performance.now();
-    await Promise.all(Array.from({ length: 10 }, async () => { while (next++ < CONCURRENT) await get(); }));
-    const rps = CONCURRENT / ((performance.now() - t0) / 1000);
-    const dl = [];
-    for (let i = 0; i < DOWNLOADS; i++) {
-      const t1 = performance.now();
-      const r = await fetch(`${base}/data.bin`);
-      let n = 0;
-      for await (const c of r.body) n += c.length;
-      if (n !== 32 << 20) throw new Error(`${name}: downloaded ${n} bytes`);
-      dl.push(performance.now() - t1);
-    }
-    dl.sort((a, b) => a - b);
-    rows.push({
-      name, medianMs: times[times.length >> 1], p99Ms: times[Math.floor(times.length * 0.99)], requestsPerSecond: rps,
-      download32MiBMs: dl[dl.length >> 1], downloadMBps: (32 << 20) / 1e6 / (dl[dl.length >> 1] / 1000),
-    });
+  }
+  // epoxy-tls and libcurl.js run in browsers only (bench/README.md): the three side by side in Chromium.
+  if (only.includes('chromium')) {
+    process.stderr.write('Chromium: openssl-tls-wasm, epoxy-tls, libcurl.js over Wisp...\n');
+    const page = await runInChromium(fileURLToPath(new URL('bench/fetch-page.mjs', root)), 'runFetchBench',
+      { ...config, ca, wispUrl: `ws://127.0.0.1:${ports.wisp}/` }, { log: (l) => process.stderr.write(`${l}\n`) });
+    if (Array.isArray(page)) rows.push(...page.map((r) => ({ where: 'Chromium', ...r })));
+    else rows.push({ where: 'Chromium', name: 'the page', error: page.error });
   }
   wisp.close();
   servers.stdin.end();
 
-  const pad = (s, n) => String(s).padEnd(n);
-  console.log(`fetch: small GETs (nginx /hello.txt, ${SEQUENTIAL} one at a time, ${CONCURRENT} ten at a time) and a 32 MiB download (median of ${DOWNLOADS}); TLS 1.3, loopback`);
-  console.log(`${pad('client', 44)} ${pad('median', 9)} ${pad('p99', 9)} ${pad('req/s (10 at once)', 19)} 32 MiB`);
+  const fmt = (v, unit = '', digits = 2) => (typeof v === 'number' ? `${v.toFixed(digits)}${unit}` : v === undefined ? 'n/a' : 'failed');
+  console.log(`fetch: small GETs (nginx /hello.txt: ${config.sequential} one at a time, ${config.concurrent} ten at a time) and a 32 MiB download (median of ${config.downloads}); TLS 1.3, loopback; Wisp: wisp-js`);
+  console.log('');
+  console.log('| where | client | protocol | median | p99 | req/s (10 at once) | 32 MiB |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- |');
   for (const r of rows) {
-    console.log(`${pad(r.name, 44)} ${pad(r.medianMs.toFixed(2) + ' ms', 9)} ${pad(r.p99Ms.toFixed(2) + ' ms', 9)} ${pad(r.requestsPerSecond.toFixed(0), 19)} ${r.download32MiBMs.toFixed(0)} ms (${r.downloadMBps.toFixed(0)} MB/s)`);
+    const dl = typeof r.download32MiBMs === 'number' ? `${r.download32MiBMs.toFixed(0)} ms (${r.downloadMBps.toFixed(1)} MB/s)` : fmt(r.download);
+    console.log(`| ${r.where} | ${r.name} | ${r.protocol ?? 'failed'} | ${fmt(r.medianMs ?? r.latency, ' ms')} | ${fmt(r.p99Ms ?? r.latency, ' ms')} | ${fmt(r.requestsPerSecond ?? r.throughput, '', 0)} | ${dl} |`);
   }
+  const failures = rows.flatMap((r) => Object.values(r).filter((v) => typeof v === 'string' && v.startsWith('failed: ')).map((v) => `${r.where}, ${r.name}: ${v}`)
+    .concat(r.error ? [`${r.where}, ${r.name}: ${r.error}`] : []));
+  if (failures.length) console.log(['', 'failures:', ...new Set(failures)].join('\n'));
   if (jsonAt >= 0) writeFileSync(argv[jsonAt + 1], JSON.stringify({ date: new Date().toISOString(), node: process.versions.node, rows }, null, 2));
   setTimeout(() => process.exit(0), 100);
 }

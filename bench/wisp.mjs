@@ -10,11 +10,9 @@
 // bytes relies on what browsers have): its Node column shows that failure, not figures.
 // A benchmark, not a test: it asserts nothing.
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync, existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
-import net from 'node:net';
-import os, { tmpdir } from 'node:os';
+import os from 'node:os';
 import { join } from 'node:path';
 import process from 'node:process';
 import { createInterface } from 'node:readline';
@@ -22,11 +20,10 @@ import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { build } from 'esbuild';
-import { chromium } from 'playwright-core';
 import { WebSocket } from 'ws';
 import { server as wispjs, logging as wispLogging } from '@mercuryworkshop/wisp-js/server';
 import * as ours from '../dist/index.js';
+import { runInChromium } from './chromium.mjs';
 import { epoxyClient, measure, oursClient } from './wisp-clients.mjs';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
@@ -198,35 +195,10 @@ results.node.epoxy = await (async () => {
 if (only.includes('multiplex')) results.multiplex = await multiplexMemory(quick ? 20 : 100);
 
 // Chromium: the three, in one page.
-if (only.includes('chromium')) results.chromium = await (async () => {
-  const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
-  if (!existsSync(CHROMIUM)) return { error: `${CHROMIUM} is missing` };
-  const dir = await mkdtemp(join(tmpdir(), 'openssl-tls-wasm-bench-'));
-  closers.push(() => rm(dir, { recursive: true, force: true }));
-  await build({
-    entryPoints: [join(root, 'bench', 'wisp-page.mjs')], outfile: join(dir, 'bench.js'), bundle: true, format: 'esm',
-    platform: 'browser', target: 'es2022', logLevel: 'silent', loader: { '.wasm': 'binary' },
-  });
-  const wasm = await readFile(join(root, 'dist', 'openssl.wasm'));
-  const page = createHttpServer(async (req, res) => {
-    const path = new URL(req.url, 'http://x').pathname;
-    if (path === '/') { res.writeHead(200, { 'content-type': 'text/html' }); return res.end('<!doctype html><script type="module" src="/bench.js"></script>'); }
-    if (path === '/bench.js') { res.writeHead(200, { 'content-type': 'text/javascript' }); return res.end(await readFile(join(dir, 'bench.js'))); }
-    if (path.endsWith('.wasm')) { res.writeHead(200, { 'content-type': 'application/wasm' }); return res.end(wasm); }
-    res.writeHead(404);
-    res.end();
-  });
-  const origin = `http://${HOST}:${await listen(page)}`;
-  closers.push(() => new Promise((r) => page.close(r)));
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu'] });
-  closers.push(() => browser.close());
-  const tab = await browser.newPage();
-  tab.on('console', (m) => log(`  [chromium] ${m.text()}`));
-  await tab.goto(`${origin}/`);
-  await tab.waitForFunction(() => window.benchReady === true, null, { timeout: 60_000 });
+if (only.includes('chromium')) {
   const { WebSocket: _ws, ...pageConfig } = config;
-  return tab.evaluate((c) => window.runBench(c), pageConfig);
-})();
+  results.chromium = await runInChromium(join(root, 'bench', 'wisp-page.mjs'), 'runBench', pageConfig, { log });
+}
 
 // ------------------------------------------------------------ the table
 

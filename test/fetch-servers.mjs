@@ -5,6 +5,10 @@
 // commands on stdin, one a line, each with one JSON line:
 //   stats <id>        what the node server counted for the request tagged ?id=<id>
 //   connections <name> how many TCP connections that server has accepted
+//   workerd           starts (once) workerd with test/fetch-worker.js, fetch() in a Worker
+//                     over cloudflare:sockets, twice: { plain, node } are the ports of the
+//                     Worker without compatibility flags and with nodejs_compat
+//   workerd-log       the end of workerd's output
 // It exits when stdin ends, so it never outlives the test.
 //
 // The servers:
@@ -35,6 +39,7 @@ import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import zlib from 'node:zlib';
 import { server as wispjs, logging } from '@mercuryworkshop/wisp-js/server';
+import { startWorkerd } from './workerd.js';
 
 const HOST = '127.0.0.1';
 const fixtures = fileURLToPath(new URL('./fixtures/', import.meta.url));
@@ -282,16 +287,47 @@ let stopping = false;
 const counters = { node: nodeConnections, closer: closerConnections };
 console.log(JSON.stringify({ nginx: nginxPort, node: nodePort, closer: closerPort, raw: rawPort, plain: plainPort, wisp: wispPort, dataSha, text: TEXT }));
 
+let workerd;
+let workerdUp; // once it has started
+const startFetchWorker = () => startWorkerd({}, {
+  entry: fileURLToPath(new URL('./fetch-worker.js', import.meta.url)),
+  variants: { plain: [], node: ['nodejs_compat'] },
+}).then((w) => { workerdUp = w; return w; });
+
+// Commands are answered in order, each after the one before.
+let answering = Promise.resolve();
 const lines = createInterface({ input: process.stdin });
 lines.on('line', (line) => {
   const [cmd, arg] = line.trim().split(/\s+/);
-  if (cmd === 'stats') console.log(JSON.stringify(stats.get(arg) ?? null));
-  else if (cmd === 'connections') console.log(JSON.stringify(counters[arg]?.() ?? null));
-  else console.log(JSON.stringify({ error: `unknown command ${cmd}` }));
+  answering = answering.then(async () => {
+    if (cmd === 'stats') return stats.get(arg) ?? null;
+    if (cmd === 'connections') return counters[arg]?.() ?? null;
+    if (cmd === 'workerd-log') return workerd ? (await workerd).log().slice(-4000) : '';
+    if (cmd === 'workerd') {
+      workerd ??= startFetchWorker();
+      try {
+        return (await workerd).ports;
+      } catch (e) {
+        workerd = undefined;
+        return { error: String(e.message ?? e) };
+      }
+    }
+    return { error: `unknown command ${cmd}` };
+  }).then((answer) => console.log(JSON.stringify(answer)));
 });
-lines.on('close', () => {
+const shutdown = async () => {
+  if (stopping) return;
   stopping = true;
   nginx.kill();
   rmSync(dir, { recursive: true, force: true });
+  await workerd?.then((w) => w.close(), () => {});
   process.exit(0);
+};
+lines.on('close', shutdown);
+process.on('SIGTERM', shutdown); // the test's kill() too stops nginx and workerd
+process.stdout.on('error', shutdown); // the test has gone
+// However this process ends, nginx and workerd end with it (their signals are sent at once).
+process.on('exit', () => {
+  nginx.kill();
+  workerdUp?.close();
 });

@@ -3,6 +3,8 @@
 // HTTP/2 and HTTP/1.1, gzip, trailers), node's http2 server, a server that drops pooled
 // connections, hand-written responses over node:tls, plain HTTP, and a Wisp server. Each
 // nginx case runs twice: over HTTP/2 (ALPN's choice) and over HTTP/1.1 (ALPN limited to it).
+// The same package also runs in a Worker in workerd (test/fetch-worker.js, bundled as wrangler
+// would, over cloudflare:sockets), driven from here by JSON jobs.
 // Everything listens on 127.0.0.1; every test runs under a timer and closes its clients.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -21,6 +23,9 @@ let children;
 t.before(async () => {
   children = await startNodeChild(new URL('./fetch-servers.mjs', import.meta.url), [], { label: 'the test servers', ms: 60_000 });
   Object.assign(servers, children.ready);
+  // workerd, for the tests at the end, starts (bundling the Worker first) while the others run.
+  servers.workerd = command('workerd');
+  servers.workerd.catch(() => {});
 });
 
 t.after(() => children?.stop());
@@ -110,9 +115,11 @@ both('nginx: HEAD, 204 and 304 have no body, and the connection goes on', async 
   assert.is(head.status, 200);
   assert.is(head.body, null);
   assert.is(head.headers.get('content-length'), '17');
+  assert.equal([...(await trailers(head))], [], 'a response without a body has its (empty) trailers at once');
   const nc = await c.fetch(nginx('/204'));
   assert.is(nc.status, 204);
   assert.is(nc.body, null);
+  assert.equal([...(await trailers(nc))], []);
   const etag = (await c.fetch(nginx('/hello.txt'), { method: 'HEAD' })).headers.get('etag');
   const nm = await c.fetch(nginx('/hello.txt'), { headers: { 'if-none-match': etag } });
   assert.is(nm.status, 304);
@@ -365,6 +372,143 @@ test('through a Wisp server (wisp-js): HTTP/2 and HTTP/1.1', async (scope) => {
     assert.is(await (await c.fetch(nginx('/big.txt'))).text(), servers.text.repeat(200));
     assert.equal([...new Set(protocols(c))], [alpn[0]]);
   }
+});
+
+// ------------------------------------------------------------ in workerd, over cloudflare:sockets
+
+/**
+ * Runs a job in the Worker (test/fetch-worker.js) in workerd, which fetch-servers.mjs starts
+ * on first use: `variant` 'plain' (no compatibility flags) or 'node' (nodejs_compat).
+ */
+async function inWorker(job, variant = 'plain') {
+  const ports = await servers.workerd;
+  if (ports.error) throw new Error(`workerd: ${ports.error}`);
+  const res = await fetch(`http://127.0.0.1:${ports[variant]}/`, { method: 'POST', body: JSON.stringify(job) });
+  const body = await res.text();
+  if (res.status !== 200) throw new Error(`the Worker answered ${res.status}: ${body}\n${await command('workerd-log')}`);
+  return JSON.parse(body);
+}
+const get = (url, more = {}) => ({ url, ...more });
+/** The Worker's result, or a failure that shows its error. */
+const ok = (r) => {
+  if (r.error) throw new Error(`in the Worker: ${JSON.stringify(r.error)}`);
+  return r;
+};
+
+for (const [protocol, alpn] of PROTOCOLS) {
+  test(`workerd: nginx over cloudflare:sockets: GETs on one connection, gzip, trailers, HEAD, 204, a redirect (${protocol})`, async () => {
+    const { results, connections } = await inWorker({
+      client: { ca: CA, ALPNProtocols: alpn },
+      requests: [
+        get(nginx('/hello.txt')), get(nginx('/hello.txt')), get(nginx('/big.txt')), get(nginx('/trailers/t.txt')),
+        get(nginx('/hello.txt'), { init: { method: 'HEAD' } }), get(nginx('/204')), get(nginx('/redirect')),
+        get(nginx('/redirect'), { init: { redirect: 'manual' }, read: 'cancel' }),
+      ],
+    });
+    const [a, b, big, tr, head, none, redirected, manual] = results.map(ok);
+    assert.is(a.status, 200);
+    assert.is(a.text, 'hello from nginx\n');
+    assert.ok(a.headers.server.startsWith('nginx'));
+    assert.is(b.text, 'hello from nginx\n');
+    assert.is(big.headers['content-encoding'], 'gzip');
+    assert.is(big.text, servers.text.repeat(200), 'gzip decoded by the Workers runtime\'s DecompressionStream');
+    assert.is(tr.text, servers.text);
+    assert.equal(tr.trailers, { 'x-checksum': 'abc123', 'x-second': 'two' });
+    assert.is(head.headers['content-length'], '17');
+    assert.is(head.text, undefined);
+    assert.is(none.status, 204);
+    assert.equal([redirected.status, redirected.redirected, redirected.url, redirected.text], [200, true, nginx('/hello.txt'), 'hello from nginx\n']);
+    assert.equal([manual.status, manual.headers.location], [302, nginx('/hello.txt')]);
+    assert.equal(connections, [protocol], 'every request went on one connection');
+  });
+
+  test(`workerd: parallel requests (multiplexed, or up to the limit), a 32 MiB download, streamed (${protocol})`, async () => {
+    const parallel = await inWorker({
+      client: { ca: CA, ALPNProtocols: alpn }, parallel: true,
+      requests: Array.from({ length: 8 }, () => get(nginx('/hello.txt'))),
+    });
+    assert.ok(parallel.results.every((r) => ok(r).text === 'hello from nginx\n'));
+    if (protocol === 'h2') assert.equal(parallel.connections, ['h2']);
+    else assert.ok(parallel.connections.length > 1 && parallel.connections.length <= 6, String(parallel.connections));
+    const { results: [dl] } = await inWorker({ client: { ca: CA, ALPNProtocols: alpn }, requests: [get(nginx('/data.bin'), { read: 'digest' })] });
+    ok(dl);
+    assert.is(dl.length, 32 << 20);
+    assert.ok(dl.chunks > 100, `the body arrives in pieces (${dl.chunks})`);
+    assert.is(dl.digest, servers.dataSha);
+  }, 60_000);
+}
+
+test('workerd: node\'s http2 server: 103 skipped, deflate (zlib and raw), request bodies (string and a stream)', async () => {
+  const { results } = await inWorker({
+    client: { ca: CA },
+    requests: [
+      get(node('/early-hints')), get(node('/encoded?coding=gzip')), get(node('/encoded?coding=deflate')),
+      get(node('/encoded?coding=deflate-raw')), get(node('/echo'), { init: { method: 'POST', body: 'hello' } }),
+      get(node('/echo'), { init: { method: 'POST' }, upload: 3 << 20 }),
+    ],
+  });
+  const [hints, gzip, deflate, raw, post, stream] = results.map(ok);
+  assert.is(hints.text, 'after hints');
+  for (const r of [gzip, deflate, raw]) assert.is(r.text, servers.text);
+  const echo = JSON.parse(post.text);
+  assert.equal([echo.method, echo.bytes, echo.headers['content-type'], echo.httpVersion], ['POST', 5, 'text/plain;charset=UTF-8', '2.0']);
+  assert.is(echo.headers['accept-encoding'], 'gzip, deflate', 'no brotli without nodejs_compat: the runtime\'s DecompressionStream has none');
+  assert.is(JSON.parse(stream.text).bytes, 3 << 20);
+});
+
+test('workerd with nodejs_compat: brotli decoded through node:zlib', async () => {
+  const { results } = await inWorker({ client: { ca: CA }, requests: [get(node('/echo')), get(node('/encoded?coding=br')), get(node('/encoded?coding=gzip%2C%20br'))] }, 'node');
+  const [echo, br, both2] = results.map(ok);
+  assert.is(JSON.parse(echo.text).headers['accept-encoding'], 'gzip, deflate, br');
+  assert.is(br.text, servers.text);
+  assert.is(both2.text, servers.text);
+});
+
+test('workerd: errors: an untrusted certificate, a refused port, a server that resets a stream', async () => {
+  const port = await freePort();
+  const { results } = await inWorker({
+    client: { ca: CA },
+    requests: [get(`https://localhost:${port}/`), get(node('/rst'))],
+  });
+  const { results: [untrusted] } = await inWorker({ client: {}, requests: [get(nginx('/hello.txt'))] });
+  assert.is(untrusted.error.name, 'TypeError');
+  assert.is(untrusted.error.message, 'fetch failed');
+  assert.match(untrusted.error.cause.code, /UNABLE_TO_GET_ISSUER_CERT_LOCALLY|SELF_SIGNED/, 'verified against the bundled Mozilla roots');
+  const [refused, rst] = results;
+  assert.is(refused.error.name, 'TypeError');
+  assert.ok(refused.error.cause, JSON.stringify(refused.error));
+  assert.is(rst.error.cause.code, 'ERR_HTTP2_STREAM_ERROR');
+});
+
+test('workerd: the entry\'s own fetch() takes cloudflare:sockets by itself (an http: URL, and the Mozilla roots)', async () => {
+  const { results: [plain, tls] } = await inWorker({
+    client: 'shared', requests: [get(`http://127.0.0.1:${servers.plain}/echo?q=1`), get(nginx('/hello.txt'))],
+  });
+  assert.is(JSON.parse(ok(plain).text).url, '/echo?q=1');
+  assert.match(tls.error.cause.code, /UNABLE_TO_GET_ISSUER_CERT_LOCALLY|SELF_SIGNED/);
+});
+
+test('workerd: a client kept across Worker requests opens a new connection in each (a socket belongs to one request)', async () => {
+  for (const [protocol, alpn] of PROTOCOLS) {
+    const job = {
+      client: { ca: CA, ALPNProtocols: alpn }, keep: true,
+      requests: [get(node('/echo')), get(node('/echo'), { init: { method: 'POST', body: 'once' } })],
+    };
+    for (let round = 0; round < 3; round++) {
+      const { results, connections } = await inWorker(job);
+      const [g, p] = results.map(ok);
+      assert.is(JSON.parse(g.text).method, 'GET', `${protocol}, round ${round}`);
+      assert.is(JSON.parse(p.text).bytes, 4, `${protocol}, round ${round}: a POST too goes again, since the runtime refused its bytes`);
+      assert.equal(connections, [protocol], 'the dead connection is closed and dropped');
+    }
+  }
+});
+
+test('workerd: wasm given as bytes is refused with a message that says what to do', async () => {
+  const { error } = await inWorker({ probe: 'wasm-bytes' });
+  assert.is(error.code, 'ERR_WASM_LOAD');
+  assert.match(error.message, 'does not allow compiling WebAssembly at run time');
+  assert.match(error.message, "import wasm from 'openssl-tls-wasm/openssl.wasm'");
 });
 
 t.run();

@@ -188,7 +188,8 @@ export async function serveTls(scope, tlsServer, onStream = (s) => s.readable.pi
  * line (the first when it is ready, then one answer per command) and reads commands, one per
  * line, on stdin. Node runs it in every runtime (`node` is on PATH wherever the suites run),
  * for servers that only Node can run. Resolves once the first line arrives, with
- * { ready, ask(command), stop() }; a child that exits first rejects with its stderr.
+ * { ready, ask(command), stop() } (`ask` sends one command at a time and resolves with its
+ * answer); a child that exits first rejects with its stderr.
  */
 export async function startNodeChild(script, args = [], { label = script.pathname?.split('/').pop() ?? String(script), ms = 20_000 } = {}) {
   const node = runtime === 'node' ? process.execPath : 'node';
@@ -204,15 +205,24 @@ export async function startNodeChild(script, args = [], { label = script.pathnam
     while (!queue.length) await Promise.race([new Promise((r) => { wake = r; }), exited]);
     return queue.shift();
   };
+  // The child stops its own servers when its stdin ends, then exits: wait for that (10 s at
+  // most), since a runtime may end its children with itself (Deno does) before they clean up.
   const stop = () => new Promise((resolve) => {
     if (child.exitCode !== null) return resolve();
     child.on('exit', () => resolve());
     child.stdin.end();
-    setTimeout(() => { child.kill(); resolve(); }, 3000);
+    setTimeout(() => { child.kill(); resolve(); }, 10_000);
   });
+  // One command at a time: each answer is the next line after its command.
+  let commands = Promise.resolve();
+  const ask = (command) => {
+    const answer = commands.then(() => { child.stdin.write(`${command}\n`); return next(); });
+    commands = answer.catch(() => {});
+    return answer;
+  };
   try {
     const ready = await guard(next(), `starting ${label}`, ms);
-    return { ready, ask: (command) => { child.stdin.write(`${command}\n`); return next(); }, stop };
+    return { ready, ask, stop };
   } catch (e) {
     await stop();
     throw e;

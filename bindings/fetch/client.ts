@@ -264,11 +264,14 @@ export class FetchClient {
 
   /** Sends a request on a pooled connection, again on a new one when the first never got it. */
   async #send(req: WireRequest): Promise<WireResponse> {
-    for (let attempt = 0; ; attempt++) {
+    // Connections another Worker request opened fail at once, each closing as it does (a pool
+    // holds at most maxConnections of them): they do not count as attempts.
+    for (let attempt = 0, stale = 0; ; attempt++) {
       const conn = await this.#acquire(req.url, req.signal);
       try {
         return await conn.request(req);
       } catch (e) {
+        if (e instanceof HttpError && e.code === 'ERR_WORKERS_CROSS_REQUEST' && stale++ <= this.#limits.maxConnections) attempt--;
         const again = e instanceof HttpError && e.retryable && attempt < 3 && !(req.body instanceof ReadableStream)
           && (e.retryable === 'unprocessed' || IDEMPOTENT.has(req.method)) && !req.signal?.aborted;
         if (!again) throw e;
@@ -367,7 +370,8 @@ export class FetchClient {
         ref: link.ref, unref: link.unref,
       };
     } else {
-      channel = { ...link.transport, alpn: false, close: link.close, ref: link.ref, unref: link.unref };
+      // Named, not spread: a runtime's socket (Workers') has readable and writable as accessors.
+      channel = { readable: link.transport.readable, writable: link.transport.writable, alpn: false, close: link.close, ref: link.ref, unref: link.unref };
     }
     const hooks = { changed: () => this.#dispatch(origin) };
     if (channel.alpn === 'h2') {

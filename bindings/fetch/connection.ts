@@ -88,9 +88,31 @@ export function bounded<T>(promise: Promise<T>, ms: number, what: string, signal
   });
 }
 
+/**
+ * Whether `e` (or an error in its chain of causes) is Cloudflare Workers refusing to let one
+ * request use what another made: Workers tie every socket, and every promise, to the request
+ * that made it, so a connection pooled by one request is dead to the next. The runtime refuses
+ * the write (or the promise a write waits behind) before anything goes out.
+ */
+export function crossRequest(e: unknown): boolean {
+  for (let x = e, depth = 0; x instanceof Error && depth < 8; x = x.cause, depth++) {
+    if (x.message.includes('Cannot perform I/O on behalf of a different request')
+        || x.message.includes('This promise was created by a request that has since ended')) return true;
+  }
+  return false;
+}
+
 /** The error a broken transport becomes: the cause kept, its code (ECONNRESET...) carried. */
 export function transportError(what: string, cause: unknown): HttpError {
   if (cause instanceof HttpError) return cause;
+  if (crossRequest(cause)) {
+    // Sent again on a new connection: idempotent requests only, since on HTTP/2 the failing
+    // connection may also carry another request's streams that did go out.
+    const e = new HttpError(`${what}: the connection belongs to another Worker request (Workers let a request use only the sockets it opened)`,
+      'ERR_WORKERS_CROSS_REQUEST', { cause });
+    e.retryable = 'idempotent';
+    return e;
+  }
   const code = typeof (cause as { code?: unknown })?.code === 'string' ? (cause as { code: string }).code : 'ECONNRESET';
   const why = cause instanceof Error ? cause.message : String(cause ?? 'closed');
   return new HttpError(`${what}: ${why}`, code, { cause });

@@ -12,7 +12,7 @@
  * @module
  */
 import {
-  abortReason, bounded, concat, toBytes, transportError, IDEMPOTENT,
+  abortReason, bounded, concat, crossRequest, toBytes, transportError, IDEMPOTENT,
   type Channel, type Connection, type PoolHooks, type WireRequest, type WireResponse,
 } from './connection.js';
 import { EventKind, H1Parser, HttpError, latin1, latin1Bytes, type HttpModule } from './module.js';
@@ -107,6 +107,12 @@ export class Http1Connection implements Connection {
 
     /** A failure before any response byte: may this request go out again on a new connection? */
     const early = (e: unknown): unknown => {
+      if (crossRequest(e) && !responded) {
+        // Workers refused the socket (another request's) before any byte of this one went out.
+        const stale = transportError('sending the request failed', e);
+        stale.retryable = 'unprocessed';
+        return stale;
+      }
       // However the channel reports it (a TLS unexpected EOF, a reset), the server hung up.
       const err = e instanceof HttpError ? e
         : new HttpError(`the connection closed before the server responded${e instanceof Error ? `: ${e.message}` : ''}`, 'ECONNRESET', { cause: e });

@@ -14,7 +14,7 @@
  * @module
  */
 import {
-  abortReason, bounded, transportError, type Channel, type Connection, type PoolHooks,
+  abortReason, bounded, crossRequest, transportError, type Channel, type Connection, type PoolHooks,
   type WireRequest, type WireResponse,
 } from './connection.js';
 import {
@@ -47,6 +47,8 @@ interface Stream {
   resolveTrailers: (t: [string, string][]) => void;
   /** Removes the abort listener. */
   cleanup: () => void;
+  /** Writes completed on the connection when this stream was submitted. */
+  epoch: number;
 }
 
 export interface Http2Options {
@@ -70,6 +72,8 @@ export class Http2Connection implements Connection {
   #closed = false;
   #failure: unknown;
   #writing: Promise<void> = Promise.resolve();
+  /** Writes completed on the channel. */
+  #written = 0;
   /** Senders of request bodies waiting for nghttp2's queue to drain. */
   #progress: (() => void)[] = [];
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
@@ -144,15 +148,28 @@ export class Http2Connection implements Connection {
 
   /** Writes whatever nghttp2 has to send, in order. */
   #flush(): void {
+    let epoch = this.#written;
     this.#writing = this.#writing.then(async () => {
       while (!this.#closed && this.#session.alive) {
         const { bytes, events } = this.#session.output();
         if (events.length) this.#dispatch(events, bytes);
         if (bytes.length === 0) break;
+        epoch = this.#written;
         await this.#writer.write(bytes);
+        this.#written++;
       }
       for (const w of this.#progress.splice(0)) w();
-    }).catch((e) => this.#shutdown(transportError('writing to the HTTP/2 connection failed', e)));
+    }).catch((e) => {
+      const err = transportError('writing to the HTTP/2 connection failed', e);
+      if (crossRequest(e)) {
+        // Workers refused the write whole: streams submitted since the last write that went
+        // out were not sent at all, so any request of theirs may go again.
+        for (const s of this.#streams.values()) {
+          if (s.epoch >= epoch && !s.headDone) this.#failStream(s, Object.assign(transportError('sending the request failed', e), { retryable: 'unprocessed' as const }));
+        }
+      }
+      this.#shutdown(err);
+    });
   }
 
   async #readLoop(): Promise<void> {
@@ -227,8 +244,13 @@ export class Http2Connection implements Connection {
       cancel: () => this.#cancel(s),
     }, { highWaterMark: 0 });
     if (noBody) {
-      // Whatever comes is dropped (and its window reopened): a HEAD or 204 has no body.
-      s.wake = () => { for (const b of s.queue.splice(0)) this.#session.consume(s.id, b.length); };
+      // Whatever comes is dropped (and its window reopened): a HEAD or 204 has no body. With
+      // no body to read to its end, the trailers are there when the stream ends.
+      s.wake = () => {
+        for (const b of s.queue.splice(0)) this.#session.consume(s.id, b.length);
+        if (s.ended) s.resolveTrailers(s.trailers);
+      };
+      if (s.ended) s.wake();
     }
     s.resolve({ status, statusText: '', headers, body, trailers, protocol: this.protocol });
   }
@@ -321,7 +343,7 @@ export class Http2Connection implements Connection {
       }
       const s: Stream = {
         id, req, headers: [], status: 0, trailers: [], queue: [], ended: false, closed: false, error: undefined,
-        resolve, reject, headDone: false, wake: undefined, resolveTrailers: () => {}, cleanup: () => {},
+        resolve, reject, headDone: false, wake: undefined, resolveTrailers: () => {}, cleanup: () => {}, epoch: this.#written,
       };
       this.#streams.set(id, s);
       if (req.body instanceof Uint8Array) this.#session.data(id, req.body, true);

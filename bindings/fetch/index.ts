@@ -23,7 +23,7 @@ import { FetchClient } from './client.js';
 
 export { FetchClient, trailers } from './client.js';
 export type { FetchClientOptions } from './client.js';
-export { HttpError } from './module.js';
+export { HttpError, loadHttpModule } from './module.js';
 export type { DialFunction, Dialed, Route } from './routes.js';
 
 let shared: FetchClient | undefined;
@@ -31,7 +31,10 @@ let shared: FetchClient | undefined;
 /**
  * `fetch()` through a shared {@link FetchClient} with the default options: TCP in Node, Deno
  * and Bun, `cloudflare:sockets` in Workers, the bundled Mozilla roots. In a browser there is no
- * default route: make a FetchClient with a Wisp client or a relay.
+ * default route: make a FetchClient with a Wisp client or a relay. In Workers, load both
+ * modules first (`getOpenSSL({ wasm })`, `loadHttpModule(wasm)`), and prefer a FetchClient per
+ * request: Workers let a request use only the sockets it opened, so a connection pooled by one
+ * request is replaced by a new one in the next.
  */
 export function fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
   shared ??= new FetchClient();

@@ -33,7 +33,17 @@ export interface HttpModule {
 
 let shared: Promise<HttpModule> | undefined;
 
-/** Loads the HTTP module; the first call's `wasm` wins, and a failed load is retried. */
+/**
+ * Loads the HTTP module (openssl-http.wasm), which every FetchClient shares; the first call's
+ * `wasm` wins, and a failed load is retried. Clients load it on first use, from beside this
+ * file or their `httpWasm` option; call it first where that file cannot be found, as in a
+ * Worker, whose modules have no URL:
+ *
+ * ```ts
+ * import httpWasm from 'openssl-tls-wasm/openssl-http.wasm'; // a WebAssembly.Module in Workers
+ * await loadHttpModule(httpWasm);
+ * ```
+ */
 export function loadHttpModule(wasm?: WasmSource): Promise<HttpModule> {
   if (!shared) {
     shared = (async () => {
