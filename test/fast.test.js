@@ -275,13 +275,16 @@ for (const flavor of ['small', 'full']) {
       }
       same(m.ecMul(null, P, be(0n)), 'infinity', `0 * P, d = ${d.toString(16)}`);
       same(m.ecMul(null, P, be(N)), 'infinity', `n * P, d = ${d.toString(16)}`);
-      // u1 G + u2 Q (verification's path), including sums that cancel and terms that coincide.
+      // u1 G + u2 Q (verification's path), including sums that cancel and terms that coincide;
+      // twice, since a key seen again is multiplied with tables made for it.
       const pairs = [[1n, 1n], [0n, 1n], [1n, 0n], [N - 1n, 1n], [2n, N - 1n]];
       for (let i = 0; i < 12; i++) pairs.push([modN(big(r.bytes(32))), modN(big(r.bytes(32)))]);
       const u2r = modN(big(r.bytes(32))) || 1n;
       pairs.push([modN(-u2r * d), u2r], [modN(u2r * d), u2r], [modN(2n * u2r * d), u2r]);
-      for (const [u1, u2] of pairs) {
-        same(m.ecMul(be(u1), P, be(u2)), pub(u1 + u2 * d), `u1 G + u2 Q, u1 = ${u1.toString(16)}, u2 = ${u2.toString(16)}, d = ${d.toString(16)}`);
+      for (const round of ['first', 'again']) {
+        for (const [u1, u2] of pairs) {
+          same(m.ecMul(be(u1), P, be(u2)), pub(u1 + u2 * d), `u1 G + u2 Q (${round}), u1 = ${u1.toString(16)}, u2 = ${u2.toString(16)}, d = ${d.toString(16)}`);
+        }
       }
     }
   });
