@@ -213,7 +213,7 @@ int check_ecdh(const unsigned char *pkcs8, size_t len, const unsigned char *spki
     return ok;
 }
 
-/* Generates a P-256 key and writes its private key as DER PKCS#8 (at most 200 bytes). Returns the length, or 0. */
+/* Generates a P-256 key and writes it as DER (i2d_PrivateKey: PKCS#8, with the public key; at most 200 bytes). Returns the length, or 0. */
 __attribute__((export_name("check_ec_keygen")))
 int check_ec_keygen(unsigned char *out)
 {
