@@ -558,6 +558,10 @@ async function handshakeBench(ports) {
     { name: 'TLS 1.3 X25519MLKEM768, ECDSA P-256 cert', port: ports.wasmEcdsa, server: 'wasm', opts: { ecdhCurve: 'X25519MLKEM768' }, group: /MLKEM/i },
     { name: 'TLS 1.3 X25519MLKEM768, RSA-2048 cert', port: ports.wasmRsa, server: 'wasm', opts: { ecdhCurve: 'X25519MLKEM768' }, group: /MLKEM/i },
     { name: 'TLS 1.3 X25519, ECDSA P-256 cert (wasm server, reference)', port: ports.wasmEcdsa, server: 'wasm', opts: { ecdhCurve: 'X25519' } },
+    // Each client's default groups: this package offers X25519MLKEM768 and X25519 key shares,
+    // Node 20's node:tls X25519 (its OpenSSL has no ML-KEM), and the node:tls server picks X25519.
+    { name: 'TLS 1.3 default groups, ECDSA P-256 cert', port: ports.nativeEcdsa, opts: {} },
+    { name: 'TLS 1.3 default groups, RSA-2048 cert', port: ports.nativeRsa, opts: {} },
     { name: 'TLS 1.3 X25519, ECDSA P-256 cert', port: ports.nativeEcdsa, opts: { ecdhCurve: 'X25519' } },
     { name: 'TLS 1.3 X25519, RSA-2048 cert', port: ports.nativeRsa, opts: { ecdhCurve: 'X25519' } },
     { name: 'TLS 1.3 resumed (ticket, psk_dhe_ke X25519), ECDSA', port: ports.nativeEcdsa, opts: { ecdhCurve: 'X25519' }, resume: true },

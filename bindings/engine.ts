@@ -640,14 +640,17 @@ export class TlsEngine extends NativeHandle<ConnPtr> {
   peerCertificates(): Uint8Array[] {
     const { exports: x, heap } = this.instance;
     const p = this.pointer;
-    const count = this.negotiated().peerCertificateCount;
+    // Until the first index past the end (NULL): asking for the count would take the whole
+    // negotiated() snapshot, which costs more than the copies (this runs once per handshake).
     const certs: Uint8Array[] = [];
-    for (let i = 0; i < count; i++) {
+    for (let i = 0; ; i++) {
       const [der, [len]] = heap.withOut(1, (out) => x.ow_conn_peer_cert(p, i, out));
-      if (der === NULL) throw openSSLFailure(this.instance, `reading peer certificate ${i}`);
+      if (der === NULL) {
+        if (i < x.ow_conn_peer_cert_count(p)) throw openSSLFailure(this.instance, `reading peer certificate ${i}`);
+        return certs;
+      }
       certs.push(heap.takeBytes(der, len, false));
     }
-    return certs;
   }
 
   /**

@@ -223,6 +223,8 @@ OW_API ow_status ow_conn_get_info(ow_conn *conn, ow_conn_info *out);
 
 /* Certificates are verified as at this time (seconds since the epoch) instead of the clock's. */
 OW_API ow_status ow_conn_set_verify_time(ow_conn *conn, double seconds);
+/* How many certificates the peer sent (negotiated()'s peer_cert_count, on its own). */
+OW_API ow_count ow_conn_peer_cert_count(ow_conn *conn);
 /*
  * Certificate i of the peer's chain (0 is the leaf) as DER, also after a failed verification;
  * *len is set. NULL when there is no such certificate.

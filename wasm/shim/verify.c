@@ -98,6 +98,11 @@ int32_t ow_peer_cert_count(ow_conn *conn)
     return SSL_is_server(conn->ssl) ? n + 1 : (n > 0 ? n : 1);
 }
 
+ow_count ow_conn_peer_cert_count(ow_conn *conn)
+{
+    return conn == NULL ? OW_ERR_ARGUMENT : ow_peer_cert_count(conn);
+}
+
 uint8_t *ow_conn_peer_cert(ow_conn *conn, int32_t i, size_t *len)
 {
     X509 *x;
