@@ -284,3 +284,17 @@ export async function nodeTlsEchoServer(scope) {
 
 /** `n` bytes of a pattern that differs with `i`, to tell streams' data apart. */
 export const payload = (i, n) => new Uint8Array(n).map((_, k) => (k * 31 + i * 7 + (k >> 8)) & 0xff);
+
+/**
+ * Ends the process with a failure if the suite is still running after `ms`: a hang anywhere
+ * (a browser, a child server) fails the run instead of stalling it. The timer does not keep
+ * the process alive; it is returned, to clear when the suite ends.
+ */
+export function exitAfter(label, ms) {
+  const timer = setTimeout(() => {
+    console.error(`${label}: timed out after ${ms / 60_000} minutes`);
+    process.exit(1);
+  }, ms);
+  timer.unref?.();
+  return timer; // clearTimeout(it) once the suite is done
+}

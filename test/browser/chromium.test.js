@@ -24,7 +24,7 @@ import { server as wispjs, logging as wispLogging } from '@mercuryworkshop/wisp-
 import { buildExample } from '../../examples/browser/build.mjs';
 import { build as esbuild } from 'esbuild';
 import { createInterface } from 'node:readline';
-import { CHROMIUM, freePort, guard as guardFor, HOST, launchChromium, listen, pem, Scope } from '../helpers.js';
+import { CHROMIUM, exitAfter, freePort, guard as guardFor, HOST, launchChromium, listen, pem, Scope } from '../helpers.js';
 import { startWorkerd } from '../workerd.js';
 
 const t = suite('chromium');
@@ -32,12 +32,7 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 const exampleDir = join(root, 'examples', 'browser');
 const TEST_TIMEOUT = 30_000;
 
-// A hang anywhere fails the run instead of stalling it (playwright kills the browser on exit).
-const watchdog = setTimeout(() => {
-  console.error('chromium.test.js: timed out after 3 minutes');
-  process.exit(1);
-}, 180_000);
-watchdog.unref();
+const watchdog = exitAfter('chromium.test.js', 180_000); // a hang anywhere fails the run instead of stalling it
 
 const guard = (promise, label, ms = TEST_TIMEOUT) => guardFor(promise, label, ms);
 

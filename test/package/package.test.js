@@ -20,19 +20,14 @@ import { basename, extname, join, normalize, sep } from 'node:path';
 import process from 'node:process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gunzipSync } from 'node:zlib';
-import { freePort, guard as guardFor, HOST, launchChromium, listen, pem, Scope } from '../helpers.js';
+import { exitAfter, freePort, guard as guardFor, HOST, launchChromium, listen, pem, Scope } from '../helpers.js';
 
 const t = suite('package');
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const bin = (name) => join(root, 'node_modules', '.bin', name);
 const TEST_TIMEOUT = 60_000;
 
-// A hang anywhere fails the run instead of stalling it.
-const watchdog = setTimeout(() => {
-  console.error('package.test.js: timed out after 4 minutes');
-  process.exit(1);
-}, 240_000);
-watchdog.unref();
+const watchdog = exitAfter('package.test.js', 240_000); // a hang anywhere fails the run instead of stalling it
 
 const guard = (promise, label, ms = TEST_TIMEOUT) => guardFor(promise, label, ms);
 const scope = new Scope();
