@@ -90,9 +90,13 @@ both('nginx: a GET, keep-alive and multiplexing', async (c, protocol) => {
   assert.is(protocols(c).length, 1, 'sequential requests reuse one connection');
   const texts = await Promise.all(Array.from({ length: 10 }, () => c.fetch(nginx('/hello.txt')).then((r) => r.text())));
   assert.ok(texts.every((x) => x === 'hello from nginx\n'));
+  // Responses whose bodies (32 MiB each) are not read yet keep their connections busy, whatever
+  // the runtime's speed: six at once take the pool's six HTTP/1.1 connections, or one HTTP/2.
+  const busy = await Promise.all(Array.from({ length: 6 }, () => c.fetch(nginx('/data.bin'))));
   const n = protocols(c).length;
+  await Promise.all(busy.map((r) => r.body.cancel()));
   if (protocol === 'h2') assert.is(n, 1, 'HTTP/2 multiplexes every request on one connection');
-  else assert.ok(n > 1 && n <= 6, `HTTP/1.1 opens parallel connections up to the limit (${n})`);
+  else assert.is(n, 6, 'HTTP/1.1 opens parallel connections up to the limit of 6');
 });
 
 both('nginx: gzip on, a chunked body decoded', async (c) => {
