@@ -142,10 +142,41 @@ export async function connect(transport: TransportLike, options: ConnectOptions 
   }
 }
 
+/**
+ * The options of connect() that are the connection's own, not its context's. With these alone
+ * (or none), a client's context is the same every time: the defaults and the bundled roots.
+ */
+const CONNECTION_OPTIONS: ReadonlySet<string> = new Set([
+  'servername', 'host', 'secureContext', 'session', 'onsession', 'checkServerIdentity', 'openssl',
+  'bufferSize', 'onmessage', 'onkeylog', 'timeout', 'signal',
+]);
+
+/** Each instance's default client context, made on first use and kept for its lifetime (as its root store is). */
+const defaultContexts = new WeakMap<OpenSSL, Promise<SecureContext>>();
+
+function defaultClientContext(openssl: OpenSSL): Promise<SecureContext> {
+  let pending = defaultContexts.get(openssl);
+  if (pending === undefined) {
+    pending = openssl.rootStore().then((ca) => openssl.createSecureContext({ isServer: false, ca }));
+    defaultContexts.set(openssl, pending);
+    pending.catch(() => defaultContexts.delete(openssl));
+  }
+  return pending;
+}
+
 async function connectOver(transport: Transport, options: ConnectOptions): Promise<TlsStream> {
   const openssl = options.openssl ?? await getOpenSSL();
-  const owned = options.secureContext === undefined;
-  const ctx = options.secureContext ?? openssl.createSecureContext({
+  // A connection with default context options shares one context per instance instead of
+  // making one (about 150 µs of CPU) for every connection.
+  const defaults = options.secureContext === undefined
+    && Object.entries(options).every(([k, v]) => v === undefined || CONNECTION_OPTIONS.has(k));
+  let shared = defaults ? await defaultClientContext(openssl) : undefined;
+  if (shared !== undefined && !shared.alive) {
+    defaultContexts.delete(openssl);
+    shared = await defaultClientContext(openssl);
+  }
+  const owned = options.secureContext === undefined && shared === undefined;
+  const ctx = options.secureContext ?? shared ?? openssl.createSecureContext({
     ...options, isServer: false, ca: options.ca ?? await openssl.rootStore(),
   });
   let engine: TlsEngine;

@@ -2,7 +2,7 @@
 // resumption, trust defaults, identity checks and failures.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { connect, createServer, memoryPair, TlsError } from '../dist/index.js';
+import { connect, createServer, memoryPair, OpenSSL, TlsError } from '../dist/index.js';
 import { rootCertificates } from '../dist/root-certificates.js';
 import { enc, guard, pem, readAll, recording, text } from './helpers.js';
 
@@ -120,6 +120,30 @@ t('without ca, clients trust the bundled Mozilla roots, and only them', async ()
   const { c, s } = await pair({ ca: [...rootCertificates, pem('ca.pem')] });
   assert.ok(c.authorized, 'the roots extended with a custom CA');
   await c.close(); await s.close();
+});
+
+t('without context options, connections share one context per instance; with any, each makes its own', async () => {
+  const openssl = await OpenSSL.load();
+  const local = await createServer({ openssl, cert: pem('ecdsa-chain.pem'), key: pem('ecdsa.key') });
+  const made = [];
+  const create = openssl.createSecureContext.bind(openssl);
+  openssl.createSecureContext = (o) => { made.push(o); return create(o); };
+  try {
+    for (let i = 0; i < 3; i++) {
+      // The bundled roots do not know the test CA: each fails the same way, the shared context lives on.
+      const e = await pair({ ca: undefined, openssl }, local).then(() => null, (x) => x);
+      assert.is(e?.code, 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY');
+    }
+    assert.is(made.length, 1, 'one context for three connections');
+    for (let i = 0; i < 2; i++) {
+      const { c, s } = await pair({ openssl }, local);
+      assert.ok(c.authorized);
+      await c.close(); await s.close();
+    }
+    assert.is(made.length, 3, 'a context per connection that has context options (ca)');
+  } finally {
+    local.close();
+  }
 });
 
 t('checkServerIdentity replaces the built-in name check', async () => {

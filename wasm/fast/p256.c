@@ -18,17 +18,20 @@
  * is for OpenSSL's own nistp256 method.
  *
  * Field arithmetic. An element is sum l[i] 2^(29 i), i < 9, each l[i] < 2^29, in Montgomery
- * form x R mod p with R = 2^261, and between operations below 2p. Multiplication sums the 81
- * products into 17 signed 64-bit columns (each below 9 * 2^58), then reduces by R one limb at a
- * time: since p = -1 mod 2^96, the multiple of p that clears limb i is m = l[i] itself, and
- * adding m p = m (2^256 - 2^224 + 2^192 + 2^96 - 1) is four shifted additions. For inputs below
- * 4p the result is below 1.5p. Additions and subtractions (which add 4p first, so that nothing
- * is negative) end by folding the bits above 2^256 back in (2^256 = 2^224 - 2^192 - 2^96 + 1 mod
- * p), which leaves them below 2^256 + 2^230 < 2p.
+ * form x R mod p with R = 2^261, and between operations below 2p. Multiplication goes column by
+ * column (product scanning) in signed 64-bit sums: column k takes its products (at most nine,
+ * each below 2^58), the carry from column k - 1, and the multiples of p that the reduction of
+ * earlier limbs put there, and is reduced at once: since p = -1 mod 2^96, the multiple of p that
+ * clears limb i is m = l[i] itself, and adding m p = m (2^256 - 2^224 + 2^192 + 2^96 - 1) is four
+ * shifted additions. For inputs below 4p the result is below 1.5p. Linear combinations (fe_lin:
+ * small constant coefficients, plus 16p so that nothing is negative) end by folding the bits
+ * above 2^256 back in (2^256 = 2^224 - 2^192 - 2^96 + 1 mod p), which leaves them below
+ * 2^256 + 2^230 < 2p.
  *
  * Points are Jacobian (X, Y, Z), the point (X / Z^2, Y / Z^3), Z = 0 the point at infinity;
- * a = -3. Doubling is dbl-2001-b (3M + 5S), addition add-2007-bl (11M + 5S) and, with an affine
- * second point, madd-2007-bl (7M + 4S), from the Explicit-Formulas Database.
+ * a = -3. Doubling is dbl-2001-b, addition add-2007-bl and, with an affine second point,
+ * madd-2007-bl, from the Explicit-Formulas Database, each with 2 Y Z (2 Z1 Z2 H) computed as a
+ * product instead of from squares: 4M + 4S, 12M + 4S and 8M + 3S.
  *
  * Scalar multiplication:
  * - k * G (key generation, signing): a comb of two 15-entry tables of affine points (the
@@ -41,9 +44,10 @@
  *   verifies with the same roots', intermediates' and servers' keys again and again), two
  *   combs over 31 doublings, with tables made for Q as the generator's are (see qcache below).
  * Constant time: the secret scalars choose no branch and no address, the point at infinity is
- * handled by masks. As in OpenSSL's nistp code, one case branches: an addition of a point to
- * itself, which a multiplication by a scalar below the group order never performs except for
- * scalars that are themselves tiny multiples of small numbers (as its comments explain).
+ * handled by masks. As in OpenSSL's nistp code, one case branches: adding a point to itself,
+ * which the formulas do not cover. It needs the running sum to equal the table entry being
+ * added, which for a scalar below the group order takes a scalar with a particular relation
+ * between its own digits (a random key meets one with negligible probability).
  *
  * Scalar inversion: x^(n - 2) mod n (Fermat; n is prime), in the same limbs with a generic
  * Montgomery reduction, a fixed 4-bit window over the public exponent.
