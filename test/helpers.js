@@ -298,3 +298,13 @@ export function exitAfter(label, ms) {
   timer.unref?.();
   return timer; // clearTimeout(it) once the suite is done
 }
+
+/** A fresh browser context and page whose console lines and page errors are collected in `log`. */
+export async function loggedPage(browser) {
+  const context = await browser.newContext();
+  const log = [];
+  const page = await context.newPage();
+  page.on('console', (m) => log.push(`console.${m.type()}: ${m.text()}`));
+  page.on('pageerror', (e) => log.push(`pageerror: ${e.message}`));
+  return { context, page, log };
+}

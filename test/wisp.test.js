@@ -407,15 +407,22 @@ test('credit, exactly: 4 granted, 4 sent; each CONTINUE lets exactly that many m
   assert.equal([close.id, close.payload[0]], [stream.id, 0x02], 'closing the writable sends CLOSE 0x02');
 });
 
+/**
+ * A scripted peer's answer to each CONNECT packet: `onConnect(id, port)` for the stream's id
+ * and the port the client asked for.
+ */
+function onConnect(peer, handler) {
+  peer.ws.on('message', (data) => {
+    const b = new Uint8Array(data);
+    if (b[0] !== 1) return;
+    handler(new DataView(b.buffer, b.byteOffset).getUint32(1, true), b[6] | (b[7] << 8));
+  });
+}
+
 test('every close reason becomes an error with node\'s code where one fits, else the reason\'s name and number', async (scope) => {
   const url = await scripted(scope, (peer) => {
     peer.continue(0, 16);
-    peer.ws.on('message', (data) => {
-      const b = new Uint8Array(data);
-      if (b[0] !== 1) return;
-      const port = b[6] | (b[7] << 8);
-      peer.close(new DataView(b.buffer, b.byteOffset).getUint32(1, true), port);
-    });
+    onConnect(peer, (id, port) => peer.close(id, port));
   });
   const wisp = scriptedClient(scope, url, { version: 1 });
   // The scripted server closes each stream with its port number as the reason.
@@ -450,10 +457,7 @@ test('every close reason becomes an error with node\'s code where one fits, else
 test('CLOSE 0x02 after data ends the readable cleanly, after the data; writing then fails with EPIPE', async (scope) => {
   const url = await scripted(scope, (peer) => {
     peer.continue(0, 16);
-    peer.ws.on('message', (data) => {
-      const b = new Uint8Array(data);
-      if (b[0] !== 1) return;
-      const id = new DataView(b.buffer, b.byteOffset).getUint32(1, true);
+    onConnect(peer, (id) => {
       peer.send(2, id, new TextEncoder().encode('last words'));
       peer.close(id, 0x02);
     });
@@ -471,10 +475,7 @@ test('CLOSE 0x02 after data ends the readable cleanly, after the data; writing t
 test('a stream failing after data still delivers the data first (a peer\'s last alert is not lost)', async (scope) => {
   const url = await scripted(scope, (peer) => {
     peer.continue(0, 16);
-    peer.ws.on('message', (data) => {
-      const b = new Uint8Array(data);
-      if (b[0] !== 1) return;
-      const id = new DataView(b.buffer, b.byteOffset).getUint32(1, true);
+    onConnect(peer, (id) => {
       peer.send(2, id, [21, 3, 3, 0, 2, 2, 40]); // a TLS fatal alert, then a reset
       peer.close(id, 0x03);
     });

@@ -24,7 +24,7 @@ import { server as wispjs, logging as wispLogging } from '@mercuryworkshop/wisp-
 import { buildExample } from '../../examples/browser/build.mjs';
 import { build as esbuild } from 'esbuild';
 import { createInterface } from 'node:readline';
-import { CHROMIUM, exitAfter, freePort, guard as guardFor, HOST, launchChromium, listen, pem, Scope } from '../helpers.js';
+import { CHROMIUM, exitAfter, freePort, guard as guardFor, HOST, launchChromium, listen, loggedPage, pem, Scope } from '../helpers.js';
 import { startWorkerd } from '../workerd.js';
 
 const t = suite('chromium');
@@ -178,12 +178,8 @@ const IDS = ['state', 'via', 'protocol', 'cipher', 'group', 'authorized', 'statu
 
 /** Opens the page at `origin` with `query`, waits for it to finish, returns what it shows. */
 async function runPage(query, origin = env.origin) {
-  const context = await env.browser.newContext();
-  const log = [];
+  const { context, page, log } = await loggedPage(env.browser);
   try {
-    const page = await context.newPage();
-    page.on('console', (m) => log.push(`console.${m.type()}: ${m.text()}`));
-    page.on('pageerror', (e) => log.push(`pageerror: ${e.message}`));
     await page.goto(`${origin}/?${new URLSearchParams({ run: '1', ...query })}`);
     await page.waitForFunction(() => ['done', 'error'].includes(document.body.dataset.state), null, { timeout: 20_000 })
       .catch((e) => { throw new Error(`${e.message}\n${log.join('\n')}`); });
@@ -268,12 +264,8 @@ test('through a Wisp server, a destination the server blocks: the page shows EAC
 });
 
 test('fetch() in the page through a Wisp server: nginx over HTTP/2 and HTTP/1.1, gzip, trailers, redirects', async () => {
-  const context = await env.browser.newContext();
-  const log = [];
+  const { context, page, log } = await loggedPage(env.browser);
   try {
-    const page = await context.newPage();
-    page.on('console', (m) => log.push(`console.${m.type()}: ${m.text()}`));
-    page.on('pageerror', (e) => log.push(`pageerror: ${e.message}`));
     await page.goto(`${env.origin}/fetch.html`);
     await page.waitForFunction(() => window.fetchReady === true, null, { timeout: 20_000 });
     const { nginx, wisp } = env.fetchServers;

@@ -20,7 +20,7 @@ import { basename, extname, join, normalize, sep } from 'node:path';
 import process from 'node:process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gunzipSync } from 'node:zlib';
-import { exitAfter, freePort, guard as guardFor, HOST, launchChromium, listen, pem, Scope } from '../helpers.js';
+import { exitAfter, freePort, guard as guardFor, HOST, launchChromium, listen, loggedPage, pem, Scope } from '../helpers.js';
 
 const t = suite('package');
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -267,12 +267,8 @@ async function staticServer(dirs) {
 /** Opens `url` in Chromium and waits for the page's verdict: { state, result, error, log }. */
 async function openPage(url) {
   env.browser ??= await launchChromium(scope);
-  const context = await env.browser.newContext();
-  const log = [];
+  const { context, page, log } = await loggedPage(env.browser);
   try {
-    const page = await context.newPage();
-    page.on('console', (m) => log.push(`console.${m.type()}: ${m.text()}`));
-    page.on('pageerror', (e) => log.push(`pageerror: ${e.message}`));
     page.on('requestfailed', (r) => log.push(`requestfailed: ${r.url()}`));
     await page.goto(url);
     await page.waitForFunction(() => ['done', 'error'].includes(document.body.dataset.state), null, { timeout: 30_000 })
